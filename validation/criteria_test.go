@@ -1,0 +1,101 @@
+package validation
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+)
+
+func TestDefaultCriteria(t *testing.T) {
+	c := DefaultCriteria()
+	require.Len(t, c.Bounds, len(JudgedMetrics)*len(AllStats))
+	want := map[Stat]float64{Mean: 0.05, P50: 0.05, P90: 0.10, P99: 0.10}
+	for _, m := range JudgedMetrics {
+		for _, st := range AllStats {
+			b, ok := c.Bound(m, st)
+			require.True(t, ok, "%s %s", m, st)
+			assert.InDelta(t, want[st], b.Max, 0, "%s %s", m, st)
+			assert.Empty(t, b.Reason)
+		}
+	}
+	_, ok := c.Bound(SchedDelay, Mean)
+	assert.False(t, ok, "scheduling delay is not judged")
+	assert.Equal(t, 1, c.MinCount)
+	assert.False(t, c.GateKS)
+	assert.InDelta(t, 0.10, c.MaxKS, 0)
+}
+
+func TestWithOverrides(t *testing.T) {
+	tests := []struct {
+		name    string
+		ovs     []BoundOverride
+		wantErr string
+		check   func(t *testing.T, c Criteria)
+	}{
+		{name: "none"},
+		{
+			name: "tighten without reason",
+			ovs:  []BoundOverride{{Metric: ITL, Stat: P50, Max: 0.02}},
+			check: func(t *testing.T, c Criteria) {
+				b, _ := c.Bound(ITL, P50)
+				assert.InDelta(t, 0.02, b.Max, 0)
+			},
+		},
+		{
+			name: "equal to default without reason",
+			ovs:  []BoundOverride{{Metric: TTFT, Stat: P99, Max: 0.10}},
+		},
+		{
+			name: "loosen with reason",
+			ovs:  []BoundOverride{{Metric: TTFT, Stat: P99, Max: 0.25, Reason: " p99 of 8 requests rests on one sample "}},
+			check: func(t *testing.T, c Criteria) {
+				b, _ := c.Bound(TTFT, P99)
+				assert.InDelta(t, 0.25, b.Max, 0)
+				assert.Equal(t, "p99 of 8 requests rests on one sample", b.Reason)
+				other, _ := c.Bound(TTFT, P90)
+				assert.InDelta(t, 0.10, other.Max, 0, "other bounds untouched")
+			},
+		},
+		{name: "loosen without reason", ovs: []BoundOverride{{Metric: E2E, Stat: Mean, Max: 0.06}},
+			wantErr: "bound override 0 (e2e mean): max 0.06 is looser than the default 0.05 and needs a reason"},
+		{name: "loosen with blank reason", ovs: []BoundOverride{{Metric: E2E, Stat: P90, Max: 0.2, Reason: "  "}},
+			wantErr: "needs a reason"},
+		{name: "unjudged metric", ovs: []BoundOverride{{Metric: SchedDelay, Stat: Mean, Max: 0.01}},
+			wantErr: `metric "sched_delay" is not judged`},
+		{name: "unknown stat", ovs: []BoundOverride{{Metric: TTFT, Stat: "p95", Max: 0.01}},
+			wantErr: `unknown stat "p95"`},
+		{name: "zero max", ovs: []BoundOverride{{Metric: TTFT, Stat: P50, Max: 0}},
+			wantErr: "want a positive finite fraction"},
+		{name: "duplicate", ovs: []BoundOverride{{Metric: TTFT, Stat: P50, Max: 0.01}, {Metric: TTFT, Stat: P50, Max: 0.02}},
+			wantErr: "bound override 1 (ttft p50): overrides the same bound as override 0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base := DefaultCriteria()
+			got, err := base.WithOverrides(tt.ovs)
+			if tt.wantErr != "" {
+				assert.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			if tt.check != nil {
+				tt.check(t, got)
+			}
+			assert.Equal(t, DefaultCriteria(), base, "the receiver is not modified")
+		})
+	}
+}
+
+func TestBoundOverrideDecodes(t *testing.T) {
+	const y = "- metric: ttft\n  stat: p99\n  max: 0.2\n  reason: small n\n"
+	var fromYAML []BoundOverride
+	require.NoError(t, yaml.Unmarshal([]byte(y), &fromYAML))
+	var fromJSON []BoundOverride
+	require.NoError(t, json.Unmarshal([]byte(`[{"metric":"ttft","stat":"p99","max":0.2,"reason":"small n"}]`), &fromJSON))
+	want := []BoundOverride{{Metric: TTFT, Stat: P99, Max: 0.2, Reason: "small n"}}
+	assert.Equal(t, want, fromYAML)
+	assert.Equal(t, want, fromJSON)
+}

@@ -1,0 +1,139 @@
+package validation
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+)
+
+// Breakdown splits the simulator's predicted busy time into GPU kernel time and
+// CPU/runtime overhead, so a report shows at a glance whether the prediction
+// includes the overhead that dominates small-batch serving. Seconds.
+type Breakdown struct {
+	KernelS float64 `json:"kernel_s"`
+	CPUS    float64 `json:"cpu_s"`
+	// BusyS is the total predicted busy time; whatever kernels and CPU do not
+	// account for is shown as "other".
+	BusyS float64 `json:"busy_s"`
+}
+
+// Report is everything summary.md shows for one scenario on one target.
+type Report struct {
+	Scenario   string
+	Target     string
+	Comparison Comparison
+	// Breakdown is the prediction's kernel/CPU split, when the simulator reports one.
+	Breakdown *Breakdown
+	// Warnings from outside the comparison (preconditions, lateness, provenance).
+	Warnings []string
+	// Spread is the real run-to-run noise, when several repetitions exist.
+	Spread *SpreadSummary
+}
+
+// WriteMarkdown writes r as Markdown: header, verdict, the real-vs-sim table, paired
+// per-request error, distribution distances, the prediction's kernel/CPU split, the
+// real spread, problems and warnings. Times are in ms with three decimals, errors
+// and bounds in percent with one; the output depends only on r.
+func WriteMarkdown(w io.Writer, r Report) error {
+	var b strings.Builder
+	c := r.Comparison
+	fmt.Fprintf(&b, "# %s on %s\n\n", r.Scenario, r.Target)
+	verdict := "FAIL"
+	if c.Pass() {
+		verdict = "PASS"
+	}
+	fmt.Fprintf(&b, "**Verdict: %s**", verdict)
+	if worst, ok := c.Worst(); ok {
+		fmt.Fprintf(&b, " (worst: %s %s, error %s against bound %s)", worst.Metric, worst.Stat, errPct(worst.RelErr), pct(worst.Bound))
+	}
+	fmt.Fprintf(&b, "\n\nRequests: real %d, sim %d.\n", c.RealRequests, c.SimRequests)
+
+	b.WriteString("\n## Real vs sim\n\n| metric | stat | real ms | sim ms | err % | bound % | ok |\n|---|---|---:|---:|---:|---:|---|\n")
+	for _, row := range c.Checks {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", row.Metric, row.Stat,
+			ms(row.Real), ms(row.Sim), errNum(row.RelErr), num1(100*row.Bound), okText(row.Pass))
+	}
+
+	b.WriteString("\n## Paired per-request error\n\n| metric | pairs | MAPE % | MPE % | mean err ms | bias |\n|---|---:|---:|---:|---:|---|\n")
+	for _, p := range c.Paired {
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s |\n", p.Metric, p.N, num1(100*p.MAPE), errNum(p.MPE), signedMs(p.MeanErrS), p.Bias)
+	}
+
+	b.WriteString("\n## Distribution distance\n\n| metric | KS | KS crit (α=0.05) | W1 ms | KS gate |\n|---|---:|---:|---:|---|\n")
+	for _, d := range c.Distances {
+		gate := "off (info)"
+		if d.Gated {
+			gate = fmt.Sprintf("≤ %.3f %s", d.MaxKS, okText(d.Pass))
+		}
+		fmt.Fprintf(&b, "| %s | %.3f | %.3f | %s | %s |\n", d.Metric, d.KS, d.KSCrit05, ms(d.W1S), gate)
+	}
+
+	if bd := r.Breakdown; bd != nil {
+		b.WriteString("\n## Prediction breakdown\n\n| part | ms | % of busy |\n|---|---:|---:|\n")
+		fmt.Fprintf(&b, "| GPU kernels | %s | %s |\n", ms(bd.KernelS), share(bd.KernelS, bd.BusyS))
+		fmt.Fprintf(&b, "| CPU overhead | %s | %s |\n", ms(bd.CPUS), share(bd.CPUS, bd.BusyS))
+		other := bd.BusyS - bd.KernelS - bd.CPUS
+		fmt.Fprintf(&b, "| other | %s | %s |\n", ms(other), share(other, bd.BusyS))
+		fmt.Fprintf(&b, "| busy | %s | %s |\n", ms(bd.BusyS), share(bd.BusyS, bd.BusyS))
+	}
+
+	if sp := r.Spread; sp != nil {
+		fmt.Fprintf(&b, "\n## Real run-to-run spread (%d repetitions)\n\n| metric | stat | min ms | max ms | range %% |\n|---|---|---:|---:|---:|\n", sp.Reps)
+		for _, row := range sp.Rows {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", row.Metric, row.Stat, ms(row.Min), ms(row.Max), num1(100*row.RelRange))
+		}
+	}
+
+	writeList(&b, "Problems", c.Problems)
+	writeList(&b, "Warnings", append(append([]string(nil), c.Warnings...), r.Warnings...))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeList(b *strings.Builder, title string, items []string) {
+	if len(items) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n## %s\n\n", title)
+	for _, it := range items {
+		fmt.Fprintf(b, "- %s\n", it)
+	}
+}
+
+func ms(s float64) string { return fmt.Sprintf("%.3f", 1000*s) }
+
+func signedMs(s float64) string { return fmt.Sprintf("%+.3f", 1000*s) }
+
+func num1(f float64) string { return fmt.Sprintf("%.1f", f) }
+
+func pct(f float64) string { return num1(100*f) + "%" }
+
+// errNum is a signed percentage; ±Inf (real = 0) prints as "n/a".
+func errNum(f float64) string {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%+.1f", 100*f)
+}
+
+func errPct(f float64) string {
+	if s := errNum(f); s != "n/a" {
+		return s + "%"
+	}
+	return "n/a"
+}
+
+func share(part, whole float64) string {
+	if whole <= 0 {
+		return "n/a"
+	}
+	return num1(100 * part / whole)
+}
+
+func okText(pass bool) string {
+	if pass {
+		return "ok"
+	}
+	return "FAIL"
+}

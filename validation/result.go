@@ -1,0 +1,56 @@
+package validation
+
+import (
+	"encoding/json"
+	"math"
+)
+
+// ResultRow is one judged statistic as the CLI prints it in JSON (one object per
+// line or an array). Real and Sim are in seconds; RelErr and Bound are fractions.
+// A non-finite RelErr (real = 0, sim ≠ 0) is written as null.
+type ResultRow struct {
+	Scenario string  `json:"scenario"`
+	Target   string  `json:"target"`
+	Metric   Metric  `json:"metric"`
+	Stat     Stat    `json:"stat"`
+	Real     float64 `json:"real"`
+	Sim      float64 `json:"sim"`
+	RelErr   float64 `json:"rel_err"`
+	Bound    float64 `json:"bound"`
+	Pass     bool    `json:"pass"`
+}
+
+// Rows flattens the comparison's Checks for the CLI, in the comparison's fixed order.
+func (c Comparison) Rows(scenario, target string) []ResultRow {
+	out := make([]ResultRow, 0, len(c.Checks))
+	for _, r := range c.Checks {
+		out = append(out, ResultRow{
+			Scenario: scenario, Target: target, Metric: r.Metric, Stat: r.Stat,
+			Real: r.Real, Sim: r.Sim, RelErr: r.RelErr, Bound: r.Bound, Pass: r.Pass,
+		})
+	}
+	return out
+}
+
+// MarshalJSON writes the row with its fields in declaration order, mapping a
+// non-finite float to null (encoding/json refuses NaN and ±Inf outright).
+func (r ResultRow) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Scenario string   `json:"scenario"`
+		Target   string   `json:"target"`
+		Metric   Metric   `json:"metric"`
+		Stat     Stat     `json:"stat"`
+		Real     *float64 `json:"real"`
+		Sim      *float64 `json:"sim"`
+		RelErr   *float64 `json:"rel_err"`
+		Bound    *float64 `json:"bound"`
+		Pass     bool     `json:"pass"`
+	}{r.Scenario, r.Target, r.Metric, r.Stat, finite(r.Real), finite(r.Sim), finite(r.RelErr), finite(r.Bound), r.Pass})
+}
+
+func finite(f float64) *float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil
+	}
+	return &f
+}
