@@ -1,0 +1,10 @@
+// Package suite is the scenario suite as a library: it runs any System (simval's own
+// simulator, an external simulator through its adapter, or a live engine) on every
+// catalog scenario for a target, checks the invariants every simulator must keep,
+// compares the outcome with recorded real baselines within the scenario's bounds, and
+// builds the golden summary and the report.
+//
+// The same code serves `go test` (RunScenario, in suite_test-style callers) and the
+// CLI (Evaluate). It owns no data: scenarios, targets and baselines come from their
+// packages; files are written only by callers.
+package suite

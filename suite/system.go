@@ -1,0 +1,64 @@
+package suite
+
+import (
+	"context"
+
+	"github.com/simval/simval/scenarios"
+	"github.com/simval/simval/simkit"
+	"github.com/simval/simval/targets"
+	"github.com/simval/simval/validation"
+)
+
+// Outcome is what a System produced for one scenario on one target.
+type Outcome struct {
+	Records []validation.Record
+	// Settings are the settings the system ran with (resolved, for a real engine).
+	Settings validation.EngineSettings
+	// Breakdown splits a prediction into kernel and CPU time; nil when unknown.
+	Breakdown *validation.Breakdown
+	Steps     int
+	Warnings  []string
+}
+
+// System is anything the suite can judge: it turns a scenario's requests on a target
+// into per-request records.
+type System interface {
+	Name() string
+	Run(ctx context.Context, tgt *targets.Target, reqs []scenarios.Request) (*Outcome, error)
+}
+
+// Simulator is simval's own simulator as a System.
+type Simulator struct {
+	// NoCPUOverhead gives the kernel-only prediction (the original bug).
+	NoCPUOverhead bool
+	// Extrapolate allows look-ups outside the profiled grid (reported as warnings).
+	Extrapolate bool
+}
+
+// Name implements System.
+func (s Simulator) Name() string {
+	if s.NoCPUOverhead {
+		return "simval-sim (kernel only)"
+	}
+	return "simval-sim"
+}
+
+// Run implements System.
+func (s Simulator) Run(_ context.Context, tgt *targets.Target, reqs []scenarios.Request) (*Outcome, error) {
+	opts, err := tgt.SimOptions(!s.NoCPUOverhead)
+	if err != nil {
+		return nil, err
+	}
+	opts.Extrapolate = s.Extrapolate
+	res, err := simkit.Simulate(opts, reqs)
+	if err != nil {
+		return nil, err
+	}
+	return &Outcome{
+		Records:   res.Records,
+		Settings:  tgt.Settings,
+		Breakdown: &validation.Breakdown{KernelS: res.KernelS, CPUS: res.CPUS, BusyS: res.BusyS},
+		Steps:     res.Steps,
+		Warnings:  res.Warnings,
+	}, nil
+}
