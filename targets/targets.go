@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"path"
 	"slices"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -163,4 +164,22 @@ func (t *Target) SimOptions(cpuOverhead bool) (simkit.Options, error) {
 		Profile:     p,
 		CPUOverhead: cpuOverhead,
 	}, nil
+}
+
+// Baselines lists the scenarios with a recorded baseline for this target, sorted.
+func (t *Target) Baselines() ([]string, error) {
+	entries, err := fs.ReadDir(t.fsys, path.Join(t.dir, "baselines"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("target %s: %w", t.Name, err)
+	}
+	var out []string
+	for _, e := range entries {
+		if name, ok := strings.CutSuffix(e.Name(), ".json"); ok && !e.IsDir() {
+			out = append(out, name)
+		}
+	}
+	return out, nil
 }

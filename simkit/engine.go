@@ -1,0 +1,261 @@
+package simkit
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/simval/simval/scenarios"
+)
+
+// inflight is a batch between its formation and its end, passing through the stages.
+type inflight struct {
+	batch Batch
+}
+
+// stageState is one pipeline stage of a replica: a FIFO of batches and a busy flag.
+type stageState struct {
+	queue []*inflight
+	busy  bool
+}
+
+type replica struct {
+	id      int
+	sched   Scheduler
+	running int // batches in flight
+	stages  []stageState
+}
+
+func (r *replica) pending() int { return r.sched.Pending() }
+
+// engine is the discrete-event core: Vidur's flow (reference §1) on a logical clock.
+// It is single-threaded and deterministic.
+type engine struct {
+	pred      Predictor
+	numStages int
+	replicas  []*replica
+	global    globalScheduler
+	q         eventHeap
+	seq       uint64
+	now       float64
+
+	globalQueue []*SimRequest // arrived, not yet routed
+	flFree      []*inflight
+	done        []*SimRequest // scratch: completions of one batch
+	touched     []bool        // scratch: replicas a global round routed to
+	live        map[int]*SimRequest
+	keepTokens  bool
+	emit        func(*SimRequest) error
+	totals      Totals
+}
+
+func (e *engine) push(t float64, kind eventKind, rep, stage int, fl *inflight) {
+	e.seq++
+	e.q.push(event{t: t, seq: e.seq, kind: kind, replica: int32(rep), stage: int32(stage), fl: fl})
+}
+
+// run streams arrivals from next and runs until every event is handled. Arrivals
+// precede every other event at the same instant, as Vidur's arrival events (created
+// first, so with the smallest ids) do.
+func (e *engine) run(next func() (scenarios.Request, int, bool)) error {
+	req, idx, have := next()
+	prevArrival := math.Inf(-1)
+	for {
+		if have && (e.q.Len() == 0 || req.ArrivalS <= e.q.min().t) {
+			if err := checkRequest(req, idx, prevArrival); err != nil {
+				return err
+			}
+			prevArrival = req.ArrivalS
+			e.arrive(req, idx)
+			req, idx, have = next()
+			continue
+		}
+		if e.q.Len() == 0 {
+			break
+		}
+		ev := e.q.pop()
+		e.now = ev.t
+		if err := e.handle(&ev); err != nil {
+			return err
+		}
+	}
+	return e.checkDrained()
+}
+
+func checkRequest(req scenarios.Request, idx int, prevArrival float64) error {
+	switch {
+	case math.IsNaN(req.ArrivalS) || math.IsInf(req.ArrivalS, 0):
+		return fmt.Errorf("request %q (index %d): arrival time %g is not finite", req.ID, idx, req.ArrivalS)
+	case req.ArrivalS < prevArrival:
+		return fmt.Errorf("request %q (index %d) arrives at %gs, before the previous request (%gs); "+
+			"requests must come in arrival order", req.ID, idx, req.ArrivalS, prevArrival)
+	case req.PromptTokens < 1:
+		return fmt.Errorf("request %q (index %d): prompt_tokens %d, need at least 1", req.ID, idx, req.PromptTokens)
+	case req.OutputTokens < 1:
+		return fmt.Errorf("request %q (index %d): output_tokens %d, need at least 1", req.ID, idx, req.OutputTokens)
+	}
+	return nil
+}
+
+func (e *engine) arrive(req scenarios.Request, idx int) {
+	r := NewSimRequest(idx, req, e.keepTokens)
+	e.live[idx] = r
+	e.totals.Requests++
+	e.globalQueue = append(e.globalQueue, r)
+	e.seq++
+	e.q.push(event{t: req.ArrivalS, seq: e.seq, kind: evGlobalSchedule})
+}
+
+func (e *engine) handle(ev *event) error {
+	switch ev.kind {
+	case evGlobalSchedule:
+		e.globalSchedule()
+	case evReplicaSchedule:
+		e.replicaSchedule(e.replicas[ev.replica])
+	case evStageArrival:
+		st := &e.replicas[ev.replica].stages[ev.stage]
+		st.queue = append(st.queue, ev.fl)
+		e.push(e.now, evStageSchedule, int(ev.replica), int(ev.stage), nil)
+	case evStageSchedule:
+		return e.stageSchedule(e.replicas[ev.replica], int(ev.stage))
+	case evStageEnd:
+		rep := e.replicas[ev.replica]
+		rep.stages[ev.stage].busy = false
+		e.push(e.now, evStageSchedule, rep.id, int(ev.stage), nil)
+		if int(ev.stage) == e.numStages-1 {
+			e.push(e.now, evBatchEnd, rep.id, 0, ev.fl)
+		} else {
+			e.push(e.now, evStageArrival, rep.id, int(ev.stage)+1, ev.fl)
+		}
+	case evBatchEnd:
+		return e.batchEnd(e.replicas[ev.replica], ev.fl)
+	}
+	return nil
+}
+
+// globalSchedule routes every queued arrival (already in arrival order) and wakes the
+// replicas that got one, in id order.
+func (e *engine) globalSchedule() {
+	if len(e.globalQueue) == 0 {
+		return
+	}
+	for _, r := range e.globalQueue {
+		id := e.global.pick(e.replicas)
+		r.Replica = id
+		e.replicas[id].sched.Add(r)
+		e.touched[id] = true
+	}
+	clear(e.globalQueue)
+	e.globalQueue = e.globalQueue[:0]
+	for id, hit := range e.touched {
+		if hit {
+			e.touched[id] = false
+			e.push(e.now, evReplicaSchedule, id, 0, nil)
+		}
+	}
+}
+
+func (e *engine) replicaSchedule(rep *replica) {
+	for rep.running < e.numStages {
+		b, ok := rep.sched.NextBatch(e.now)
+		if !ok {
+			return
+		}
+		rep.running++
+		for _, it := range b.Items {
+			it.Req.OnBatchSchedule(e.now)
+		}
+		fl := e.newInflight()
+		fl.batch = b
+		fl.batch.Replica = rep.id
+		e.push(e.now, evStageArrival, rep.id, 0, fl)
+	}
+}
+
+func (e *engine) stageSchedule(rep *replica, stage int) error {
+	st := &rep.stages[stage]
+	if st.busy || len(st.queue) == 0 {
+		return nil
+	}
+	fl := st.queue[0]
+	copy(st.queue, st.queue[1:])
+	st.queue[len(st.queue)-1] = nil
+	st.queue = st.queue[:len(st.queue)-1]
+	st.busy = true
+	fl.batch.Stage = stage
+	step, err := e.pred.Predict(fl.batch)
+	if err != nil {
+		return fmt.Errorf("replica %d stage %d at %gs, batch of %d requests and %d tokens: %w",
+			rep.id, stage, e.now, len(fl.batch.Items), fl.batch.NumTokens(), err)
+	}
+	if !(step.TotalS >= 0) || math.IsInf(step.TotalS, 0) {
+		return fmt.Errorf("replica %d stage %d at %gs: predicted step time %g is not a finite non-negative time",
+			rep.id, stage, e.now, step.TotalS)
+	}
+	e.totals.KernelS += step.KernelS
+	e.totals.CPUS += step.CPUS
+	e.totals.BusyS += step.TotalS
+	e.push(e.now+step.TotalS, evStageEnd, rep.id, stage, fl)
+	return nil
+}
+
+func (e *engine) batchEnd(rep *replica, fl *inflight) error {
+	e.totals.Steps++
+	e.done = e.done[:0]
+	for _, it := range fl.batch.Items {
+		it.Req.OnBatchEnd(e.now, it.Tokens)
+		if it.Req.Completed {
+			e.done = append(e.done, it.Req)
+		}
+	}
+	rep.running--
+	rep.sched.OnBatchEnd(fl.batch, e.now)
+	e.freeInflight(fl)
+	for _, r := range e.done {
+		delete(e.live, r.Index)
+		e.totals.EndS = e.now
+		if err := e.emit(r); err != nil {
+			return err
+		}
+	}
+	clear(e.done)
+	e.push(e.now, evReplicaSchedule, rep.id, 0, nil)
+	return nil
+}
+
+func (e *engine) newInflight() *inflight {
+	if n := len(e.flFree); n > 0 {
+		fl := e.flFree[n-1]
+		e.flFree = e.flFree[:n-1]
+		return fl
+	}
+	return &inflight{}
+}
+
+func (e *engine) freeInflight(fl *inflight) {
+	*fl = inflight{}
+	e.flFree = append(e.flFree, fl)
+}
+
+// checkDrained reports requests that never completed: the queue ran dry with them
+// still held, which means a scheduler could never run them (typically a prompt that
+// needs more KV blocks than the replica has above its watermark).
+func (e *engine) checkDrained() error {
+	if len(e.live) == 0 {
+		return nil
+	}
+	var first *SimRequest
+	for _, r := range e.live {
+		if first == nil || r.Index < first.Index {
+			first = r
+		}
+	}
+	state := "never scheduled"
+	if first.Scheduled {
+		state = fmt.Sprintf("stuck after %d of %d tokens", first.Processed, first.Total())
+	}
+	return fmt.Errorf("simulation stalled at %gs with %d requests unfinished; the first, %q (index %d, "+
+		"prompt %d, output %d, replica %d), was %s: the scheduler could not run it "+
+		"(does its prompt fit in the KV blocks above the watermark?)",
+		e.now, len(e.live), first.Request.ID, first.Index, first.Request.PromptTokens,
+		first.Request.OutputTokens, first.Replica, state)
+}

@@ -1,0 +1,5 @@
+package simkit
+
+import "testing"
+
+func TestFasterTransformerBatchCompositions(t *testing.T) { runSchedCases(t, "fastertransformer") }

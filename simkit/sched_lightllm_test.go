@@ -1,0 +1,5 @@
+package simkit
+
+import "testing"
+
+func TestLightLLMBatchCompositions(t *testing.T) { runSchedCases(t, "lightllm") }

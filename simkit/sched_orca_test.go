@@ -1,0 +1,5 @@
+package simkit
+
+import "testing"
+
+func TestOrcaBatchCompositions(t *testing.T) { runSchedCases(t, "orca") }

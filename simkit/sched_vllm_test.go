@@ -1,0 +1,5 @@
+package simkit
+
+import "testing"
+
+func TestVLLMBatchCompositions(t *testing.T) { runSchedCases(t, "vllm") }

@@ -1,0 +1,52 @@
+package suite
+
+import (
+	"github.com/simval/simval/validation"
+)
+
+// GoldenSummary is the checked-in form of a simulator's output for one scenario on
+// one target: what a reviewer reads in a golden diff. Times are seconds.
+type GoldenSummary struct {
+	Scenario string `json:"scenario"`
+	Target   string `json:"target"`
+	System   string `json:"system"`
+	Requests int    `json:"requests"`
+	Steps    int    `json:"steps"`
+	// Breakdown is the prediction's split into kernel and CPU time.
+	Breakdown *validation.Breakdown `json:"breakdown,omitempty"`
+	Summary   validation.RunSummary `json:"summary"`
+	// PerRequest lists each request's TTFT and E2E in arrival order.
+	PerRequest []RequestLine `json:"per_request"`
+	Warnings   []string      `json:"warnings,omitempty"`
+}
+
+// RequestLine is one request in a golden summary.
+type RequestLine struct {
+	ID       string  `json:"id"`
+	ArrivalS float64 `json:"arrival_s"`
+	Prompt   int     `json:"prompt_tokens"`
+	Output   int     `json:"output_tokens"`
+	TTFTS    float64 `json:"ttft_s"`
+	E2ES     float64 `json:"e2e_s"`
+}
+
+// Golden builds the golden summary of an evaluation's outcome.
+func (e *Evaluation) Golden() GoldenSummary {
+	g := GoldenSummary{
+		Scenario:  e.Scenario.Name,
+		Target:    e.Target.Name,
+		System:    e.System,
+		Requests:  len(e.Outcome.Records),
+		Steps:     e.Outcome.Steps,
+		Breakdown: e.Outcome.Breakdown,
+		Summary:   validation.SummarizeRun(e.Outcome.Records),
+		Warnings:  e.Outcome.Warnings,
+	}
+	for _, r := range e.Outcome.Records {
+		g.PerRequest = append(g.PerRequest, RequestLine{
+			ID: r.ID, ArrivalS: r.ArrivalS, Prompt: r.PromptTokens, Output: r.OutputTokens,
+			TTFTS: r.FirstTokenS - r.ArrivalS, E2ES: r.CompletionS - r.ArrivalS,
+		})
+	}
+	return g
+}
