@@ -1,0 +1,114 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/simval/simval/scenarios"
+	"github.com/simval/simval/suite"
+	"github.com/simval/simval/targets"
+	"github.com/simval/simval/validation"
+)
+
+type simFlags struct {
+	target, scenario, trace, format string
+	noCPU, extrapolate              bool
+}
+
+func newSimCmd() *cobra.Command {
+	var f simFlags
+	cmd := &cobra.Command{
+		Use:   "sim --target T (--scenario S | --trace FILE)",
+		Short: "simulate a catalog scenario or a trace file on a target",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runSim(cmd, f)
+		},
+	}
+	cmd.Flags().StringVar(&f.target, "target", "", "target name (see `simval targets`)")
+	cmd.Flags().StringVar(&f.scenario, "scenario", "", "catalog scenario name (see `simval scenarios`)")
+	cmd.Flags().StringVar(&f.trace, "trace", "", "trace file: Vidur CSV (.csv) or JSON lines (.jsonl)")
+	cmd.Flags().StringVar(&f.format, "format", "table", "output format: table, json or vidur-csv")
+	cmd.Flags().BoolVar(&f.noCPU, "no-cpu-overhead", false, "kernel-only prediction (no CPU overhead per step)")
+	cmd.Flags().BoolVar(&f.extrapolate, "extrapolate", false, "allow look-ups outside the profiled grid (reported as warnings)")
+	_ = cmd.MarkFlagRequired("target")
+	cmd.MarkFlagsMutuallyExclusive("scenario", "trace")
+	cmd.MarkFlagsOneRequired("scenario", "trace")
+	return cmd
+}
+
+// simJSON is `simval sim --format json`: a contract scripts rely on.
+type simJSON struct {
+	Target   string                `json:"target"`
+	Scenario string                `json:"scenario,omitempty"`
+	Trace    string                `json:"trace,omitempty"`
+	Requests []validation.Record   `json:"requests"`
+	Summary  validation.RunSummary `json:"summary"`
+	Warnings []string              `json:"warnings,omitempty"`
+}
+
+func runSim(cmd *cobra.Command, f simFlags) error {
+	tgt, err := targets.Lookup(f.target)
+	if err != nil {
+		return err
+	}
+	var reqs []scenarios.Request
+	if f.scenario != "" {
+		sc, err := scenarios.Lookup(f.scenario)
+		if err != nil {
+			return err
+		}
+		if reqs, err = sc.Requests(tgt.Name); err != nil {
+			return err
+		}
+	} else if reqs, err = scenarios.ReadTrace(f.trace); err != nil {
+		return err
+	}
+	sys := suite.Simulator{NoCPUOverhead: f.noCPU, Extrapolate: f.extrapolate}
+	out, err := sys.Run(cmd.Context(), tgt, reqs)
+	if err != nil {
+		return err
+	}
+	w := cmd.OutOrStdout()
+	for _, warn := range out.Warnings {
+		fmt.Fprintln(cmd.ErrOrStderr(), "warning:", warn)
+	}
+	switch f.format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(simJSON{
+			Target: tgt.Name, Scenario: f.scenario, Trace: f.trace,
+			Requests: out.Records, Summary: validation.SummarizeRun(out.Records), Warnings: out.Warnings,
+		})
+	case "table":
+		return writeSummaryTable(w, tgt.Name, out)
+	case "vidur-csv":
+		return writeVidurCSV(w, reqs, out)
+	default:
+		return fmt.Errorf("--format: unknown format %q (table, json or vidur-csv)", f.format)
+	}
+}
+
+func writeSummaryTable(w io.Writer, target string, out *suite.Outcome) error {
+	s := validation.SummarizeRun(out.Records)
+	fmt.Fprintf(w, "target %s: %d requests, %d steps", target, len(out.Records), out.Steps)
+	if b := out.Breakdown; b != nil && b.BusyS > 0 {
+		fmt.Fprintf(w, ", busy %.3f s (kernel %.0f%%, CPU %.0f%%)", b.BusyS, 100*b.KernelS/b.BusyS, 100*b.CPUS/b.BusyS)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "metric\tcount\tmean ms\tp50 ms\tp90 ms\tp99 ms\tmax ms\t")
+	for _, m := range []struct {
+		name string
+		s    validation.Summary
+	}{{"ttft", s.TTFT}, {"itl", s.ITL}, {"tpot", s.TPOT}, {"e2e", s.E2E}, {"sched_delay", s.SchedDelay}} {
+		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t\n", m.name, m.s.Count,
+			1e3*m.s.Mean, 1e3*m.s.P50, 1e3*m.s.P90, 1e3*m.s.P99, 1e3*m.s.Max)
+	}
+	return tw.Flush()
+}

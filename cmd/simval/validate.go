@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/simval/simval/scenarios"
+	"github.com/simval/simval/suite"
+	"github.com/simval/simval/targets"
+	"github.com/simval/simval/validation"
+)
+
+type validateFlags struct {
+	scenarios, targets []string
+	format, reportDir  string
+	noCPU              bool
+}
+
+func newValidateCmd() *cobra.Command {
+	var f validateFlags
+	cmd := &cobra.Command{
+		Use:   "validate",
+		Short: "judge the simulator against recorded real baselines (exit 0 pass, 1 out of bounds, 2 error)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runValidate(cmd, f)
+		},
+	}
+	cmd.Flags().StringArrayVar(&f.scenarios, "scenario", nil, "catalog scenario (repeatable; default all)")
+	cmd.Flags().StringArrayVar(&f.targets, "target", nil, "target (repeatable; default all with a profile)")
+	cmd.Flags().StringVar(&f.format, "format", "table", "output format: table, json or markdown")
+	cmd.Flags().StringVar(&f.reportDir, "report-dir", "", "write summary.md and PNG plots per scenario and target here")
+	cmd.Flags().BoolVar(&f.noCPU, "no-cpu-overhead", false, "judge the kernel-only prediction (no CPU overhead per step)")
+	return cmd
+}
+
+// validateJSON is `simval validate --format json`: a contract scripts rely on.
+type validateJSON struct {
+	Pass     bool                   `json:"pass"`
+	Results  []validation.ResultRow `json:"results"`
+	Warnings []string               `json:"warnings"`
+}
+
+func runValidate(cmd *cobra.Command, f validateFlags) error {
+	switch f.format {
+	case "table", "json", "markdown":
+	default:
+		return fmt.Errorf("--format: unknown format %q (table, json or markdown)", f.format)
+	}
+	scs, tgts, err := selectWork(f.scenarios, f.targets)
+	if err != nil {
+		return err
+	}
+	sys := suite.Simulator{NoCPUOverhead: f.noCPU}
+	doc := validateJSON{Pass: true, Results: []validation.ResultRow{}, Warnings: []string{}}
+	var md bytes.Buffer
+	judged := 0
+	for _, sc := range scs {
+		for _, tgt := range tgts {
+			real, why, err := suite.RecordedBaselines(sc, tgt)
+			if err != nil {
+				return err
+			}
+			ev, err := suite.Evaluate(cmd.Context(), sc, tgt, sys, real)
+			if err != nil {
+				return err
+			}
+			for _, e := range ev.Invariants {
+				doc.Pass = false
+				doc.Warnings = append(doc.Warnings, fmt.Sprintf("%s on %s: invariant broken: %v", sc.Name, tgt.Name, e))
+			}
+			if ev.Comparison == nil {
+				doc.Warnings = append(doc.Warnings, fmt.Sprintf("%s on %s: not judged: %s", sc.Name, tgt.Name, why))
+				continue
+			}
+			judged++
+			doc.Pass = doc.Pass && ev.Comparison.Pass()
+			doc.Results = append(doc.Results, ev.Comparison.Rows(sc.Name, tgt.Name)...)
+			for _, p := range ev.Comparison.Problems {
+				doc.Warnings = append(doc.Warnings, fmt.Sprintf("%s on %s: %s", sc.Name, tgt.Name, p))
+			}
+			if f.format == "markdown" {
+				if err := validation.WriteMarkdown(&md, *ev.Report); err != nil {
+					return err
+				}
+				md.WriteString("\n")
+			}
+			if f.reportDir != "" {
+				if err := writeReport(f.reportDir, ev); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if judged == 0 {
+		doc.Warnings = append(doc.Warnings, "no scenario × target pair has a recorded baseline: nothing was judged")
+	}
+	w := cmd.OutOrStdout()
+	switch f.format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(doc); err != nil {
+			return err
+		}
+	case "markdown":
+		if _, err := w.Write(md.Bytes()); err != nil {
+			return err
+		}
+	default:
+		writeValidateTable(w, doc)
+	}
+	if !doc.Pass {
+		return errOutOfBounds
+	}
+	return nil
+}
+
+func selectWork(scNames, tgtNames []string) ([]*scenarios.Scenario, []*targets.Target, error) {
+	var scs []*scenarios.Scenario
+	if len(scNames) == 0 {
+		all, err := scenarios.Catalog()
+		if err != nil {
+			return nil, nil, err
+		}
+		scs = all
+	}
+	for _, n := range scNames {
+		sc, err := scenarios.Lookup(n)
+		if err != nil {
+			return nil, nil, err
+		}
+		scs = append(scs, sc)
+	}
+	all, err := targets.All()
+	if err != nil {
+		return nil, nil, err
+	}
+	var tgts []*targets.Target
+	for _, t := range all {
+		if len(tgtNames) == 0 && t.Profile != "" || slices.Contains(tgtNames, t.Name) {
+			tgts = append(tgts, t)
+		}
+	}
+	for _, n := range tgtNames {
+		if !slices.ContainsFunc(tgts, func(t *targets.Target) bool { return t.Name == n }) {
+			return nil, nil, fmt.Errorf("unknown target %q", n)
+		}
+	}
+	return scs, tgts, nil
+}
+
+func writeValidateTable(w io.Writer, doc validateJSON) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCENARIO\tTARGET\tMETRIC\tSTAT\tREAL ms\tSIM ms\tERR\tBOUND\tOK")
+	for _, r := range doc.Results {
+		ok := "ok"
+		if !r.Pass {
+			ok = "FAIL"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f%%\t%s\n", r.Scenario, r.Target, r.Metric, r.Stat,
+			ms(r.Real), ms(r.Sim), pct(r.RelErr), 100*r.Bound, ok)
+	}
+	_ = tw.Flush()
+	for _, warn := range doc.Warnings {
+		fmt.Fprintln(w, "warning:", warn)
+	}
+	verdict := "PASS"
+	if !doc.Pass {
+		verdict = "FAIL"
+	}
+	fmt.Fprintf(w, "%s: %d comparisons\n", verdict, len(doc.Results))
+}
+
+func ms(v float64) string { return fmt.Sprintf("%.2f", 1e3*v) }
+
+func pct(v float64) string { return fmt.Sprintf("%+.1f%%", 100*v) }
+
+// writeReport writes <dir>/<scenario>/<target>/summary.md and its plots.
+func writeReport(dir string, ev *suite.Evaluation) error {
+	out := filepath.Join(dir, ev.Scenario.Name, ev.Target.Name)
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	var md bytes.Buffer
+	if err := validation.WriteMarkdown(&md, *ev.Report); err != nil {
+		return err
+	}
+	md.WriteString("\n![TTFT CDF](ttft_cdf.png)\n![ITL CDF](itl_cdf.png)\n![TTFT per request](ttft_per_request.png)\n![E2E per request](e2e_per_request.png)\n")
+	if err := os.WriteFile(filepath.Join(out, "summary.md"), md.Bytes(), 0o644); err != nil {
+		return err
+	}
+	real := ev.Real.Runs[0]
+	sim := ev.Outcome.Records
+	title := ev.Scenario.Name + " on " + ev.Target.Name
+	plots := []struct {
+		file string
+		draw func(io.Writer) error
+	}{
+		{"ttft_cdf.png", func(w io.Writer) error {
+			return validation.PlotCDF(w, title+": TTFT", validation.TTFT, pooledValues(validation.TTFT, ev.Real.Runs), validation.Values(validation.TTFT, sim))
+		}},
+		{"itl_cdf.png", func(w io.Writer) error {
+			return validation.PlotCDF(w, title+": ITL", validation.ITL, pooledValues(validation.ITL, ev.Real.Runs), validation.Values(validation.ITL, sim))
+		}},
+		{"ttft_per_request.png", func(w io.Writer) error {
+			return validation.PlotPerRequest(w, title+": TTFT (repetition 1)", validation.TTFT, real, sim)
+		}},
+		{"e2e_per_request.png", func(w io.Writer) error {
+			return validation.PlotPerRequest(w, title+": E2E (repetition 1)", validation.E2E, real, sim)
+		}},
+	}
+	for _, p := range plots {
+		var buf bytes.Buffer
+		if err := p.draw(&buf); err != nil {
+			return fmt.Errorf("%s: %w", p.file, err)
+		}
+		if err := os.WriteFile(filepath.Join(out, p.file), buf.Bytes(), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func pooledValues(m validation.Metric, runs [][]validation.Record) []float64 {
+	var out []float64
+	for _, r := range runs {
+		out = append(out, validation.Values(m, r)...)
+	}
+	return out
+}
