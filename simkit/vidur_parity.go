@@ -177,6 +177,20 @@ func (pr *VidurParityPredictor) Predict(b Batch) (StepTime, error) {
 		v, err = at1(t, key)
 		return v
 	}
+	// Look-ups in the order Vidur's get_execution_time makes them, so that the first
+	// missing key is the one Vidur would report.
+	ppComm := 0.0
+	if b.Stage < pr.c.PP-1 {
+		ppComm = get(pr.sendRecv, t8)
+	}
+	tpComm := 0.0
+	if pr.c.TP > 1 {
+		tpComm = get(pr.allReduce, t8) + pr.c.NCCLLaunchMS + float64(pr.c.NCCLSkewPerDeviceMS*math.Pow(float64(pr.c.TP), 1.25))
+	}
+	rope, kvSave := get(pr.rope, t8), get(pr.kvSave, tokens)
+	if err != nil {
+		return StepTime{}, err
+	}
 	decode := 0.0
 	if decodes > 0 {
 		// int(np.mean(kv)) of non-negative integers is their floor mean.
@@ -185,7 +199,7 @@ func (pr *VidurParityPredictor) Predict(b Batch) (StepTime, error) {
 		if !ok {
 			return StepTime{}, keyError(pr.decode.Op, decodes, kv)
 		}
-		decode = v * (1 + pr.overhead(pr.c.DecodeBatchingOverhead)*indicator(decodes > 1))
+		decode = v * (1 + float64(pr.overhead(pr.c.DecodeBatchingOverhead)*indicator(decodes > 1)))
 	}
 	prefill := 0.0
 	if prefills > 0 {
@@ -195,20 +209,14 @@ func (pr *VidurParityPredictor) Predict(b Batch) (StepTime, error) {
 		if !ok {
 			return StepTime{}, keyError(pr.prefill.Op, kvSum, key)
 		}
-		prefill = v * (1 + pr.overhead(pr.c.PrefillBatchingOverhead)*indicator(prefills > 1))
+		prefill = v * (1 + float64(pr.overhead(pr.c.PrefillBatchingOverhead)*indicator(prefills > 1)))
 	}
-	tpComm := 0.0
-	if pr.c.TP > 1 {
-		tpComm = get(pr.allReduce, t8) + pr.c.NCCLLaunchMS + pr.c.NCCLSkewPerDeviceMS*math.Pow(float64(pr.c.TP), 1.25)
-	}
-	ppComm := 0.0
-	if b.Stage < pr.c.PP-1 {
-		ppComm = get(pr.sendRecv, t8)
-	}
-	attn := get(pr.pre, t8) + get(pr.post, t8) + get(pr.rope, t8) + get(pr.kvSave, tokens) +
-		decode + prefill + tpComm + get(pr.inLN, t8)
-	mlp := get(pr.up, t8) + get(pr.down, t8) + get(pr.act, t8) + tpComm + get(pr.postLN, t8)
-	block := attn + mlp + get(pr.add, t8)
+	pre, post := get(pr.pre, t8), get(pr.post, t8)
+	up, down, act := get(pr.up, t8), get(pr.down, t8), get(pr.act, t8)
+	inLN, postLN, add := get(pr.inLN, t8), get(pr.postLN, t8), get(pr.add, t8)
+	attn := pre + post + rope + kvSave + decode + prefill + tpComm + inLN
+	mlp := up + down + act + tpComm + postLN
+	block := attn + mlp + add
 	cpu := 0.0
 	if pr.c.CPUOverhead {
 		bs := len(b.Items)
@@ -217,8 +225,10 @@ func (pr *VidurParityPredictor) Predict(b Batch) (StepTime, error) {
 	if err != nil {
 		return StepTime{}, err
 	}
-	model := (block*pr.layersPerStage + ppComm) * 1e-3
-	cpuS := cpu * 1e-3
+	// float64(…) around each product rounds it before the sum, as Python does: Go may
+	// otherwise fuse a multiply-add (it does on arm64) and change the last bit.
+	model := (float64(block*pr.layersPerStage) + ppComm) * 1e-3
+	cpuS := float64(cpu * 1e-3)
 	total := model + cpuS
 	for _, it := range b.Items {
 		st := pr.state(it.Req)

@@ -1,7 +1,9 @@
 package vidur_test
 
 import (
+	"bytes"
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -18,7 +20,7 @@ const parityTolerance = 1e-3
 
 // TestParityWithVidurRuns replays every recorded Vidur run of the parity kit and
 // requires the same completion order and, per request, TTFT (prefill_e2e_time) and
-// E2E (request_e2e_time) within parityTolerance.
+// E2E (request_e2e_time) within parityTolerance; then the same request_metrics.csv.
 func TestParityWithVidurRuns(t *testing.T) {
 	kit := parityKit(t)
 	preds, err := vidurfmt.LoadPredictions(filepath.Join(kit, "predictions"))
@@ -49,6 +51,14 @@ func TestParityWithVidurRuns(t *testing.T) {
 			t.Logf("%s: %d requests, worst |rel err| TTFT %.3g, E2E %.3g", name, len(want), worstTTFT, worstE2E)
 			assert.LessOrEqual(t, worstTTFT, parityTolerance)
 			assert.LessOrEqual(t, worstE2E, parityTolerance)
+
+			// Beyond the tolerance: every event time is Vidur's to the bit, so the
+			// whole request_metrics.csv comes out byte for byte.
+			var got bytes.Buffer
+			require.NoError(t, vidurfmt.WriteRequestMetrics(&got, run.Metrics))
+			wantBytes, err := os.ReadFile(filepath.Join(dir, "request_metrics.csv"))
+			require.NoError(t, err)
+			assert.Equal(t, string(wantBytes), got.String(), "request_metrics.csv")
 		})
 	}
 }
@@ -58,4 +68,29 @@ func relErr(got, want float64) float64 {
 		return math.Abs(got)
 	}
 	return math.Abs(got-want) / math.Abs(want)
+}
+
+// TestParityWholeTraces runs traces of the kit that have no recorded Vidur output
+// (the whole splitwise_conv, and its first 2,000 rows stretched 4×) to completion.
+func TestParityWholeTraces(t *testing.T) {
+	kit := parityKit(t)
+	cfg, err := vidurfmt.ReadRunConfigFile(filepath.Join(kit, "runs", "conv2000-sarathi", "config.json"))
+	require.NoError(t, err)
+	preds, err := vidurfmt.LoadPredictions(filepath.Join(kit, "predictions"))
+	require.NoError(t, err)
+	for _, trace := range []string{"splitwise_conv.csv", "splitwise_conv_first2000_x4.csv"} {
+		t.Run(trace, func(t *testing.T) {
+			rows, err := vidurfmt.ReadTraceFile(filepath.Join(kit, "traces", trace), cfg.Trace)
+			require.NoError(t, err)
+			run, err := vidur.RunParity(cfg, preds, rows, false)
+			require.NoError(t, err)
+			require.Len(t, run.Metrics, len(rows))
+			restarts := 0
+			for _, m := range run.Metrics {
+				restarts += m.Restarts
+			}
+			t.Logf("%s: %d requests, %d batches, %d restarts, last completion at %.1f s",
+				trace, len(rows), run.Totals.Steps, restarts, run.Totals.EndS)
+		})
+	}
 }

@@ -35,7 +35,7 @@ func PlanMemory(cfg vidurfmt.RunConfig) (MemoryPlan, error) {
 	perLayer := e*hd*(qw+2*kvw) + e*hd*qw + mats*e*f/int64(tp)
 	paramBytes := 2 * perLayer * int64(m.NumLayers/pp)
 	kvPerRequest := 2 * 2 * hd * kvw * int64(cfg.Trace.MaxTokens) * int64(m.NumLayers)
-	available := cfg.DeviceTotalMemoryGB * (1 << 30) * (1 - cfg.MemoryMarginFraction)
+	available := float64(cfg.DeviceTotalMemoryGB * (1 << 30) * (1 - cfg.MemoryMarginFraction)) // rounded: no fused multiply-add
 	n := pyFloorDiv(available-float64(paramBytes), float64(kvPerRequest))
 	if !(n > 0) {
 		return MemoryPlan{}, fmt.Errorf("memory planner: not enough memory to store even a single request "+

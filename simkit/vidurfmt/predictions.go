@@ -311,3 +311,45 @@ func (f *csvFile) prediction(rec []string, i int) (float64, error) {
 	}
 	return v, nil
 }
+
+// NewTable1D builds a one-feature table in memory from parallel keys and values
+// (for tests and synthetic tables); keys must be unique and in [0, 2^22].
+func NewTable1D(op, feature string, keys []int, vals []float64) (*Table1D, error) {
+	if len(keys) != len(vals) || len(keys) == 0 {
+		return nil, fmt.Errorf("%s: %d keys and %d values", op, len(keys), len(vals))
+	}
+	t := &Table1D{Op: op, Feature: feature}
+	for i, k := range keys {
+		if k < 0 || k > maxTable1DKey || math.IsNaN(vals[i]) || math.IsInf(vals[i], 0) {
+			return nil, fmt.Errorf("%s: bad key %d or value %v", op, k, vals[i])
+		}
+		for len(t.vals) <= k {
+			t.vals = append(t.vals, math.NaN())
+		}
+		if !math.IsNaN(t.vals[k]) {
+			return nil, fmt.Errorf("%s: key %d appears twice", op, k)
+		}
+		t.vals[k] = vals[i]
+		t.n++
+	}
+	return t, nil
+}
+
+// NewTable2D builds a two-feature table in memory from a function over the grid
+// as × bs (for tests and synthetic tables).
+func NewTable2D(op string, features [2]string, as, bs []int, f func(a, b int) float64) (*Table2D, error) {
+	t := &Table2D{Op: op, Features: features, m: map[uint64]float64{}}
+	for _, a := range as {
+		for _, b := range bs {
+			v := f(a, b)
+			if a < 0 || b < 0 || a > math.MaxUint32 || b > math.MaxUint32 || math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, fmt.Errorf("%s: bad key (%d, %d) or value %v", op, a, b, v)
+			}
+			t.m[uint64(a)<<32|uint64(b)] = v
+		}
+	}
+	if len(t.m) == 0 {
+		return nil, fmt.Errorf("%s: empty grid", op)
+	}
+	return t, nil
+}
