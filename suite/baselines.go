@@ -1,12 +1,69 @@
 package suite
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/simval/simval/realkit"
 	"github.com/simval/simval/scenarios"
 	"github.com/simval/simval/targets"
 )
 
 // RecordedBaselines is the RealSource of the baselines checked in beside each target
-// (targets/catalog/<target>/baselines/<scenario>.json).
+// (targets/catalog/<target>/baselines/<scenario>.json). A baseline must be of the
+// same scenario and target, hold engine-side timestamps when the target says so,
+// and have every repetition complete; its queue-free precondition and driver
+// lateness are carried as warnings (and a broken queue-free precondition is an
+// error: such a baseline does not measure what the scenario says).
 func RecordedBaselines(sc *scenarios.Scenario, tgt *targets.Target) (*Real, string, error) {
-	return nil, "no baseline recorded for this target yet", nil
+	data, name, err := tgt.BaselineData(sc.Name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, "no baseline recorded at " + name, nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	b, err := realkit.ReadBaseline(bytes.NewReader(data), name)
+	if err != nil {
+		return nil, "", err
+	}
+	return realFromBaseline(b, sc, tgt, name)
+}
+
+func realFromBaseline(b *realkit.Baseline, sc *scenarios.Scenario, tgt *targets.Target, name string) (*Real, string, error) {
+	if b.Scenario != sc.Name || b.Target != tgt.Name {
+		return nil, "", fmt.Errorf("%s: baseline is for scenario %q on target %q", name, b.Scenario, b.Target)
+	}
+	if b.Meta.Timestamps != "" && b.Meta.Timestamps != tgt.Timestamps {
+		return nil, "", fmt.Errorf("%s: baseline holds %s-side timestamps, target %s compares %s-side", name, b.Meta.Timestamps, tgt.Name, tgt.Timestamps)
+	}
+	reqs, err := sc.Requests(tgt.Name)
+	if err != nil {
+		return nil, "", err
+	}
+	real := &Real{Settings: b.Meta.Settings, Source: name}
+	for i, rep := range b.Repetitions {
+		if len(rep.Records) != len(reqs) {
+			return nil, "", fmt.Errorf("%s: repetition %d has %d of %d requests", name, i+1, len(rep.Records), len(reqs))
+		}
+		if errs := CheckInvariants(reqs, rep.Records, sc.QueueFree()); len(errs) > 0 {
+			return nil, "", fmt.Errorf("%s: repetition %d: %w", name, i+1, errors.Join(errs...))
+		}
+		if rep.Lateness.MaxS > 0.005 {
+			real.Warnings = append(real.Warnings, fmt.Sprintf("repetition %d: the driver submitted up to %.1f ms late (%s)", i+1, 1e3*rep.Lateness.MaxS, rep.Lateness.WorstID))
+		}
+		real.Runs = append(real.Runs, rep.Records)
+	}
+	real.Warnings = append(real.Warnings, b.Warnings...)
+	return real, "", nil
+}
+
+// RealFromRun turns a live run into the Real it is judged against.
+func RealFromRun(run *realkit.Run, sc *scenarios.Scenario, tgt *targets.Target) (*Real, error) {
+	b := realkit.NewBaseline(tgt.Name, sc.Name, run, time.Now())
+	r, _, err := realFromBaseline(b, sc, tgt, "live run")
+	return r, err
 }

@@ -183,3 +183,11 @@ func (t *Target) Baselines() ([]string, error) {
 	}
 	return out, nil
 }
+
+// BaselineData returns the recorded baseline file of scenario for this target and its
+// path, or fs.ErrNotExist when there is none.
+func (t *Target) BaselineData(scenario string) ([]byte, string, error) {
+	p := path.Join(t.dir, "baselines", scenario+".json")
+	data, err := fs.ReadFile(t.fsys, p)
+	return data, "targets/" + p, err
+}

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/simval/simval/realkit"
+	"github.com/simval/simval/scenarios"
+	"github.com/simval/simval/targets"
+)
+
+type realFlags struct {
+	engine, scenario, trace, target, out, python, model, warmup, baseURL, apiModel string
+	repetitions                                                                  int
+	readyTimeout                                                                 time.Duration
+}
+
+func newRealCmd() *cobra.Command {
+	var f realFlags
+	cmd := &cobra.Command{
+		Use:   "real --engine hfcb|sarathi|openai (--scenario S | --trace FILE) --target T --out FILE",
+		Short: "replay a scenario on a real engine and record a baseline (GPU runner)",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runReal(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.engine, "engine", "", "hfcb, sarathi or openai")
+	fl.StringVar(&f.scenario, "scenario", "", "catalog scenario")
+	fl.StringVar(&f.trace, "trace", "", "trace file (.csv or .jsonl)")
+	fl.StringVar(&f.target, "target", "", "target the baseline is for")
+	fl.StringVar(&f.out, "out", "", "baseline file to write")
+	fl.IntVar(&f.repetitions, "repetitions", 3, "replays of the trace in one warm engine")
+	fl.StringVar(&f.python, "python", "", "Python interpreter for the driver (default: $SIMVAL_PYTHON or python3)")
+	fl.StringVar(&f.model, "model", "", "local model folder (default: random weights from the target's configuration)")
+	fl.StringVar(&f.warmup, "warmup", "replay", "warm-up policy: replay, shapes or none")
+	fl.DurationVar(&f.readyTimeout, "ready-timeout", 20*time.Minute, "time allowed for loading and warm-up")
+	fl.StringVar(&f.baseURL, "base-url", "", "openai: server base URL, e.g. http://127.0.0.1:8000")
+	fl.StringVar(&f.apiModel, "api-model", "", "openai: model name the server serves")
+	for _, n := range []string{"engine", "target", "out"} {
+		_ = cmd.MarkFlagRequired(n)
+	}
+	cmd.MarkFlagsMutuallyExclusive("scenario", "trace")
+	cmd.MarkFlagsOneRequired("scenario", "trace")
+	return cmd
+}
+
+func runReal(cmd *cobra.Command, f realFlags) error {
+	tgt, err := targets.Lookup(f.target)
+	if err != nil {
+		return err
+	}
+	name := f.scenario
+	var reqs []scenarios.Request
+	if f.scenario != "" {
+		sc, err := scenarios.Lookup(f.scenario)
+		if err != nil {
+			return err
+		}
+		if reqs, err = sc.Requests(tgt.Name); err != nil {
+			return err
+		}
+	} else {
+		if reqs, err = scenarios.ReadTrace(f.trace); err != nil {
+			return err
+		}
+		name = "trace:" + f.trace
+	}
+	stderr := cmd.ErrOrStderr()
+	var run *realkit.Run
+	if f.engine == "openai" {
+		if f.baseURL == "" || f.apiModel == "" {
+			return fmt.Errorf("--engine openai needs --base-url and --api-model")
+		}
+		client := &realkit.OpenAIClient{BaseURL: f.baseURL, Model: f.apiModel}
+		run, err = client.Replay(cmd.Context(), reqs)
+		if run != nil {
+			run.Meta.Settings = tgt.Settings // a server does not report its resolved settings
+		}
+	} else {
+		spec := realkit.DriverSpec{Engine: f.engine, Python: f.python}
+		if f.model != "" {
+			spec.Args = append(spec.Args, "--model", f.model)
+		}
+		bar := newBar(len(reqs)*f.repetitions, stderr)
+		run, err = realkit.RunDriver(cmd.Context(), spec, reqs, realkit.RunOptions{
+			Repetitions: f.repetitions, Warmup: f.warmup, ReadyTimeout: f.readyTimeout, Stderr: stderrIfNoBar(bar, stderr),
+			Progress: func(ev realkit.Event) {
+				if bar != nil && ev.Kind == "request" {
+					_ = bar.Add(1)
+				}
+			},
+		})
+	}
+	if run != nil && len(run.Repetitions) > 0 {
+		b := realkit.NewBaseline(tgt.Name, name, run, time.Now())
+		var buf bytes.Buffer
+		if werr := realkit.WriteBaseline(&buf, b); werr != nil {
+			return fmt.Errorf("%w (and the run: %v)", werr, err)
+		}
+		if werr := os.WriteFile(f.out, buf.Bytes(), 0o644); werr != nil {
+			return werr
+		}
+		fmt.Fprintf(stderr, "wrote %s (%d repetitions)\n", f.out, len(run.Repetitions))
+	}
+	return err
+}
+
+// newBar shows a progress bar on a terminal only; it writes to stderr, never stdout.
+func newBar(total int, w interface{ Write([]byte) (int, error) }) *progressbar.ProgressBar {
+	if !term.IsTerminal(int(os.Stderr.Fd())) || os.Getenv("CI") != "" {
+		return nil
+	}
+	return progressbar.NewOptions(total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription("requests"),
+		progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
+}
+
+func stderrIfNoBar(bar *progressbar.ProgressBar, w interface{ Write([]byte) (int, error) }) interface {
+	Write([]byte) (int, error)
+} {
+	if bar != nil {
+		return nil
+	}
+	return w
+}
+
+func newProfileCmd() *cobra.Command {
+	var spec realkit.ProfileSpec
+	cmd := &cobra.Command{
+		Use:   "profile --engine hfcb --target T --out DIR",
+		Short: "profile a real engine into a profile bundle (GPU runner)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := targets.Lookup(spec.Target); err != nil {
+				return err
+			}
+			spec.Stdout, spec.Stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
+			return realkit.Profile(cmd.Context(), spec)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&spec.Engine, "engine", "hfcb", "engine to profile (hfcb)")
+	fl.StringVar(&spec.Target, "target", "", "target the profile is for")
+	fl.StringVar(&spec.OutDir, "out", "", "bundle folder to write")
+	fl.BoolVar(&spec.Quick, "quick", false, "coarse grid for a smoke run (never commit it)")
+	fl.StringVar(&spec.Python, "python", "", "Python interpreter (default: $SIMVAL_PYTHON or python3)")
+	_ = cmd.MarkFlagRequired("target")
+	_ = cmd.MarkFlagRequired("out")
+	return cmd
+}

@@ -1,0 +1,258 @@
+"""transformers continuous batching ("hfcb") behind simval's replay protocol.
+
+Builds Qwen3-0.6B from its configuration with random weights (or loads --model DIR),
+starts ``model.init_continuous_batching`` (paged attention, FIFO scheduler, CUDA
+graphs, EOS disabled) and replays the trace with ``record_timestamps=True``: token
+times are the engine's own ``time.perf_counter()`` stamps, taken when each token is
+appended on the host.
+
+Usage: hfcb_driver.py --trace T [--model DIR] [--attn paged|sdpa] [--block-size 256]
+       [--num-blocks N] [--max-batch-tokens N] [--max-requests-per-batch N]
+       [--max-memory-percent F] [--no-cuda-graph] [--scheduler fifo|prefill_first]
+       [--engine-warmup] [--dtype bfloat16] plus the common replay flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+
+import hfcb_api as api
+import replay
+
+
+class HFCBAdapter(replay.EngineAdapter):
+    name = "hfcb"
+    clock_name = "perf_counter"
+
+    def __init__(self, args):
+        self.args = args
+        self.torch = self.tf = self.model = self.cfg = self.cbc = self.mgr = None
+        self.model_name = api.QWEN3_0_6B_NAME if not args.model else args.model
+        self.max_new_tokens = 1
+        self.started = False
+        self.counter = 0
+        self.trace_ids = {}  # engine request id -> trace id
+        self.vocab_hi = api.FIRST_SPECIAL_ID
+        self.steps_lock = threading.Lock()
+        self.steps, self.pending_steps = [], []
+        self.steps_on = False
+        self.warm_text = ""
+
+    def plan(self, requests):
+        self.max_new_tokens = max(r.output_tokens for r in requests)
+
+    # -- loading ----------------------------------------------------------------------
+
+    def load(self):
+        import torch
+        import transformers
+
+        self.torch, self.tf = torch, transformers
+        if not torch.cuda.is_available():
+            raise replay.EngineError(f"torch {torch.__version__} sees no CUDA device")
+        torch.manual_seed(self.args.seed)
+        self.model = self._build_model()
+        self.cfg = self.model.config
+        self.vocab_hi = min(int(self.cfg.vocab_size), api.FIRST_SPECIAL_ID)
+        self.cbc = self._build_cb_config()
+        gen = self._generation_config()
+        init = self.model.init_continuous_batching
+        kwargs = api.accepted_kwargs(init, {"generation_config": gen, "continuous_batching_config": self.cbc},
+                                     "model.init_continuous_batching", required=("generation_config",))
+        self.mgr = init(**kwargs)
+        for method in ("add_request", "get_result", "start", "stop"):
+            if not callable(getattr(self.mgr, method, None)):
+                raise replay.EngineError(f"continuous batching manager {type(self.mgr).__name__} has no {method}()")
+        api.accepted_kwargs(self.mgr.add_request, {"request_id": "x", "max_new_tokens": 1, "record_timestamps": True},
+                            "manager.add_request", required=("request_id", "max_new_tokens", "record_timestamps"))
+
+    def _model_dtype(self):
+        dtype = getattr(self.torch, self.args.dtype, None)
+        if not isinstance(dtype, self.torch.dtype):
+            raise replay.EngineError(f"--dtype {self.args.dtype}: not a torch dtype")
+        return dtype
+
+    def _build_model(self):
+        tf, dtype, attn = self.tf, self._model_dtype(), self.args.attn
+        if self.args.model:
+            auto = api.find_attr([tf], "AutoModelForCausalLM")
+            return auto.from_pretrained(self.args.model, attn_implementation=attn, dtype=dtype,
+                                        device_map="cuda").eval()
+        cfg_cls = api.find_attr([tf], "Qwen3Config")
+        model_cls = api.find_attr([tf], "Qwen3ForCausalLM")
+        cfg = cfg_cls(**api.QWEN3_0_6B, rope_theta=api.QWEN3_ROPE_THETA)
+        self._pin_rope_theta(cfg)
+        with self.torch.device("cuda"):
+            try:
+                model = model_cls._from_config(cfg, attn_implementation=attn, dtype=dtype)
+            except TypeError as e:
+                if "dtype" not in str(e):
+                    raise
+                model = model_cls._from_config(cfg, attn_implementation=attn, torch_dtype=dtype)
+        return model.eval()
+
+    @staticmethod
+    def _pin_rope_theta(cfg):
+        """transformers 5 keeps rope_theta inside rope_parameters/rope_scaling; make sure it is 1e6."""
+        for attr in ("rope_parameters", "rope_scaling"):
+            params = getattr(cfg, attr, None)
+            if isinstance(params, dict) and "rope_theta" in params:
+                params["rope_theta"] = api.QWEN3_ROPE_THETA
+                return
+        if hasattr(cfg, "rope_theta"):
+            cfg.rope_theta = api.QWEN3_ROPE_THETA
+
+    def _build_cb_config(self):
+        a = self.args
+        cls = api.find_attr([self.tf, getattr(self.tf, "generation", None)], "ContinuousBatchingConfig")
+        wanted = {"block_size": a.block_size, "num_blocks": a.num_blocks, "max_batch_tokens": a.max_batch_tokens,
+                  "max_requests_per_batch": a.max_requests_per_batch, "max_memory_percent": a.max_memory_percent,
+                  "use_cuda_graph": not a.no_cuda_graph, "scheduler_type": a.scheduler}
+        return cls(**api.accepted_kwargs(cls, wanted, "ContinuousBatchingConfig"))
+
+    def _generation_config(self):
+        cls = api.find_attr([self.tf], "GenerationConfig")
+        return cls(do_sample=False, eos_token_id=-1, max_new_tokens=self.max_new_tokens)
+
+    def _ensure_started(self):
+        if not self.started:
+            self.mgr.start()
+            self.started = True
+
+    # -- warm-up and steps ------------------------------------------------------------
+
+    def engine_warmup(self):
+        if not self.started:
+            if self.args.engine_warmup:
+                if not callable(getattr(self.mgr, "warmup", None)):
+                    raise replay.EngineError("--engine-warmup: this manager has no warmup()")
+                start = time.perf_counter()
+                self.mgr.warmup()
+                took = time.perf_counter() - start
+                self.warm_text = f"manager.warmup() (CUDA graphs at the largest sizes, {took:.1f} s)"
+            self._ensure_started()
+        return self.warm_text
+
+    def enable_steps(self):
+        """Times each step from prepare_next_batch to the end of update_batch (two
+        perf_counter calls per step) by wrapping the batch processor's class."""
+        from transformers.generation.continuous_batching import continuous_api as capi
+
+        cls = api.find_attr([capi], "ContinuousBatchProcessor")
+        for method in ("prepare_next_batch", "update_batch"):
+            if not callable(getattr(cls, method, None)):
+                raise replay.EngineError(f"--steps: {cls.__name__} has no {method}()")
+        adapter, prepare, update = self, cls.prepare_next_batch, cls.update_batch
+
+        def timed_prepare(bp, *a, **kw):
+            start = time.perf_counter()
+            scheduled = prepare(bp, *a, **kw)
+            if scheduled:
+                states = getattr(getattr(bp, "inputs_and_outputs", None), "requests_in_batch", None)
+                with adapter.steps_lock:
+                    adapter.pending_steps.append((start, api.batch_composition(states)))
+            return scheduled
+
+        def timed_update(bp, *a, **kw):
+            result = update(bp, *a, **kw)
+            end = time.perf_counter()
+            with adapter.steps_lock:
+                if adapter.pending_steps:
+                    start, comp = adapter.pending_steps.pop(0)
+                    adapter.steps.append(dict(comp, start=start, duration_s=end - start))
+            return result
+
+        cls.prepare_next_batch, cls.update_batch = timed_prepare, timed_update
+        self.steps_on = True
+
+    def drain_steps(self):
+        with self.steps_lock:
+            steps, self.steps = self.steps, []
+        return steps
+
+    # -- replay -----------------------------------------------------------------------
+
+    def submit(self, req, due):
+        self._ensure_started()
+        self.counter += 1
+        eid = f"{self.counter}/{req.id}"
+        self.trace_ids[eid] = req.id
+        ids = api.prompt_ids(self.args.seed, req.id, req.prompt_tokens, self.vocab_hi)
+        self.mgr.add_request(ids, request_id=eid, max_new_tokens=req.output_tokens, record_timestamps=True)
+
+    def poll(self, timeout_s):
+        out = []
+        result = self.mgr.get_result(timeout=timeout_s)
+        while result is not None:
+            eid = getattr(result, "request_id", None)
+            if eid not in self.trace_ids:
+                raise replay.EngineError(f"engine returned unknown request id {eid!r}")
+            out.append(api.finished_from_output(result, self.trace_ids.pop(eid)))
+            result = self.mgr.get_result(timeout=0)
+        if not out and self.trace_ids and not self._running():
+            raise replay.EngineError(f"generation thread stopped with {len(self.trace_ids)} requests unfinished")
+        return out
+
+    def _running(self) -> bool:
+        if callable(getattr(self.mgr, "is_running", None)):
+            return bool(self.mgr.is_running())
+        thread = getattr(self.mgr, "_generation_thread", None)
+        return thread is not None and thread.is_alive()
+
+    # -- provenance -------------------------------------------------------------------
+
+    def resolved_settings(self):
+        return api.resolved_settings(self.mgr, self.cbc, self.model, self.model_name)
+
+    def describe(self):
+        bp = getattr(self.mgr, "batch_processor", None)
+        cache = getattr(bp, "cache", None)
+        config = {
+            "continuous_batching_config": api.jsonable(getattr(self.mgr, "continuous_batching_config", None)
+                                                       or self.cbc),
+            "batch_processor": {k: api.jsonable(getattr(bp, k, None)) for k in (
+                "max_batch_tokens", "use_async_batching", "do_sample", "return_logprobs", "sliding_window")},
+            "model_runner": {k: api.jsonable(getattr(getattr(bp, "model_runner", None), k, None)) for k in (
+                "use_cuda_graph_varlen", "use_cuda_graph_decode", "pad_inputs")},
+            "cache": {k: api.jsonable(getattr(cache, k, None)) for k in (
+                "block_size", "num_blocks", "num_pages", "max_batch_tokens", "num_groups", "use_prefix_sharing")},
+            "scheduler_class": type(getattr(bp, "scheduler", None)).__name__,
+            "steps_timed": self.steps_on,
+        }
+        model = api.jsonable(self.cfg.to_dict())
+        model["weights"] = self.args.model or f"random (torch.manual_seed({self.args.seed}))"
+        model["name"] = self.model_name
+        return {
+            "engine_version": self.tf.__version__,
+            "versions": {"torch": self.torch.__version__, "transformers": self.tf.__version__},
+            "gpu": replay.gpu_info(),
+            "engine_config": config,
+            "model": model,
+        }
+
+    def stop(self):
+        if self.mgr is not None and self.started:
+            self.mgr.stop(block=True, timeout=60)
+            self.started = False
+
+
+def parser():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default=None, help="local model directory; default: Qwen3-0.6B config, random weights")
+    p.add_argument("--attn", default="paged|sdpa", help="attn_implementation")
+    p.add_argument("--dtype", default="bfloat16")
+    p.add_argument("--block-size", type=int, default=256)
+    p.add_argument("--num-blocks", type=int, default=None)
+    p.add_argument("--max-batch-tokens", type=int, default=None)
+    p.add_argument("--max-requests-per-batch", type=int, default=None)
+    p.add_argument("--max-memory-percent", type=float, default=None)
+    p.add_argument("--no-cuda-graph", action="store_true")
+    p.add_argument("--scheduler", default="fifo", help="fifo or prefill_first")
+    p.add_argument("--engine-warmup", action="store_true", help="also call manager.warmup() before starting")
+    return p
+
+
+if __name__ == "__main__":
+    replay.main(HFCBAdapter, parser())

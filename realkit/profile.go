@@ -1,0 +1,65 @@
+package realkit
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// ProfileSpec says which engine to profile into which bundle folder.
+type ProfileSpec struct {
+	Engine         string // only "hfcb" has a profiler
+	Target         string // recorded in the bundle's provenance
+	OutDir         string
+	Quick          bool   // a coarser grid, for smoke runs; never for a committed profile
+	Python         string // empty means FindPython()
+	Stdout, Stderr io.Writer
+}
+
+// Profile runs the embedded profiler of spec.Engine (drivers/profile_<engine>.py) and
+// leaves a profile bundle in spec.OutDir. The profiler fails loudly: a step it cannot
+// measure is an error, never a template.
+func Profile(ctx context.Context, spec ProfileSpec) error {
+	if spec.Engine != "hfcb" {
+		return fmt.Errorf("realkit: no profiler for engine %q (have: hfcb)", spec.Engine)
+	}
+	py := spec.Python
+	if py == "" {
+		var err error
+		if py, err = FindPython(); err != nil {
+			return err
+		}
+	}
+	tmp, err := os.MkdirTemp("", "simval-profile-")
+	if err != nil {
+		return fmt.Errorf("realkit: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	if _, err := WriteDrivers(tmp, spec.Engine); err != nil {
+		return err
+	}
+	out, err := filepath.Abs(spec.OutDir)
+	if err != nil {
+		return fmt.Errorf("realkit: %w", err)
+	}
+	args := []string{filepath.Join(tmp, "drivers", "profile_"+spec.Engine+".py"), "--out", out, "--target", spec.Target}
+	if spec.Quick {
+		args = append(args, "--quick")
+	}
+	cmd := exec.CommandContext(ctx, py, slices.Clip(args)...)
+	cmd.Dir = filepath.Join(tmp, "drivers")
+	cmd.Stdout, cmd.Stderr = spec.Stdout, spec.Stderr
+	cmd.Env = append(os.Environ(), "PYTHONUNBUFFERED=1")
+	inOwnProcessGroup(cmd)
+	cmd.Cancel = func() error { return terminateGroup(cmd) }
+	cmd.WaitDelay = 30 * time.Second
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("realkit: profiler %s failed: %w", filepath.Base(args[0]), err)
+	}
+	return nil
+}

@@ -1,0 +1,245 @@
+package realkit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/simval/simval/scenarios"
+	"github.com/simval/simval/validation"
+)
+
+// fakePresent probes the interpreter once per test binary.
+var fakePresent = sync.OnceValues(func() (bool, string) { return EnginePresent("fake") })
+
+// requirePython skips unless a Python that can run the fake driver is present.
+func requirePython(t *testing.T) {
+	t.Helper()
+	if ok, reason := fakePresent(); !ok {
+		t.Skip("python3 for the fake driver: " + reason)
+	}
+}
+
+func fourRequests(spacing float64) []scenarios.Request {
+	var reqs []scenarios.Request
+	for i := range 4 {
+		reqs = append(reqs, scenarios.Request{ID: fmt.Sprint("r", i), ArrivalS: float64(i) * spacing,
+			PromptTokens: 5 + i, OutputTokens: 3 + i})
+	}
+	return reqs
+}
+
+func fakeSpec(args ...string) DriverSpec {
+	return DriverSpec{Engine: "fake", Args: append([]string{"--step-s", "0.002", "--prefill-s", "0.004"}, args...)}
+}
+
+func TestRunDriverRecordsEveryRequest(t *testing.T) {
+	requirePython(t)
+	reqs := fourRequests(0.03)
+	run, err := RunDriver(t.Context(), fakeSpec(), reqs, RunOptions{Repetitions: 2, Steps: true, KillGrace: time.Second})
+	require.NoError(t, err)
+
+	assert.Equal(t, "fake", run.Meta.Engine)
+	assert.Equal(t, "engine", run.Meta.Timestamps)
+	assert.Equal(t, "perf_counter", run.Meta.Clock)
+	assert.Equal(t, []string{"num_blocks"}, run.Meta.SettingsUnknown)
+	assert.Equal(t, 16, run.Meta.Settings.BlockSize)
+	assert.Contains(t, run.Meta.WarmupPolicy, "before the first repetition only")
+	assert.Contains(t, run.Command, "drivers/fake_driver.py --trace trace.jsonl --repetitions 2 --seed 0 --steps")
+	require.Len(t, run.Repetitions, 2)
+	for _, rep := range run.Repetitions {
+		require.Len(t, rep.Records, len(reqs))
+		require.NotNil(t, rep.Summary)
+		assert.Len(t, rep.Steps, len(reqs))
+		for i, rec := range rep.Records {
+			assert.Equal(t, reqs[i].ID, rec.ID, "records are in trace order")
+			assert.Equal(t, reqs[i].ArrivalS, rec.ArrivalS)
+			require.Len(t, rec.TokenTimesS, reqs[i].OutputTokens)
+			// The fake's first token comes 4 ms after submission, then one every 2 ms.
+			// SubmittedS is taken just before the fake's own submission time, so a few µs earlier.
+			assert.InDelta(t, 0.004, rec.FirstTokenS-rep.SubmittedS[i], 1e-3)
+			assert.GreaterOrEqual(t, rec.FirstTokenS-rep.SubmittedS[i], 0.004)
+			for k := 1; k < len(rec.TokenTimesS); k++ {
+				assert.InDelta(t, 0.002, rec.TokenTimesS[k]-rec.TokenTimesS[k-1], 1e-9)
+			}
+			assert.GreaterOrEqual(t, rep.SubmittedS[i], rec.ArrivalS, "never submitted early")
+		}
+		assert.Equal(t, len(reqs), rep.Lateness.Count)
+		assert.Less(t, rep.Lateness.MaxS, 0.5, "pacing fell far behind on an idle fake")
+	}
+}
+
+func TestRunDriverKeepsFinishedRequestsWhenTheEngineCrashes(t *testing.T) {
+	requirePython(t)
+	tests := []struct {
+		mode, wantDriverMsg, wantCause string
+		wantLastLineNo                 int
+		wantLastLine                   string
+	}{
+		{"raise", "fake engine crashed after 2 requests", "exit status 1", 5, `{"type":"error","message":"replaying`},
+		{"exit", "", "exit status 3", 4, `{"type":"request","rep":0,"id":"r1"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			run, err := RunDriver(t.Context(), fakeSpec("--crash-after", "2", "--crash-mode", tt.mode),
+				fourRequests(0.02), RunOptions{KillGrace: time.Second, Warmup: "shapes"}) // a warm-up replay would crash first
+			require.Error(t, err)
+			require.NotNil(t, run)
+			require.Len(t, run.Repetitions, 1)
+			assert.Equal(t, []string{"r0", "r1"}, ids(run.Repetitions[0].Records))
+			assert.Nil(t, run.Repetitions[0].Summary)
+			var de *DriverError
+			require.ErrorAs(t, err, &de)
+			assert.Equal(t, 2, de.Finished)
+			assert.Equal(t, 4, de.Total)
+			assert.Equal(t, tt.wantLastLineNo, de.LastLineNo, "ready, meta, two request lines (and the error line)")
+			assert.Contains(t, de.DriverMessage, tt.wantDriverMsg)
+			assert.EqualError(t, de.Err, tt.wantCause)
+			assert.Contains(t, err.Error(), "fake driver stopped in repetition 1 of 1 after 2 of 4 requests finished")
+			assert.Contains(t, err.Error(), fmt.Sprintf("last stdout line %d: %s", tt.wantLastLineNo, tt.wantLastLine))
+		})
+	}
+}
+
+func TestRunDriverReportsARequestWithTheWrongTokenCount(t *testing.T) {
+	requirePython(t)
+	run, err := RunDriver(t.Context(), fakeSpec("--short-id", "r2"), fourRequests(0.01), RunOptions{Warmup: "shapes"})
+	require.ErrorIs(t, err, ErrIncomplete)
+	assert.Equal(t, []string{"r0", "r1", "r3"}, ids(run.Repetitions[0].Records))
+	require.Len(t, run.Warnings, 1)
+	assert.Contains(t, run.Warnings[0], "request r2: engine reported 4 token times for 5 output tokens")
+}
+
+func TestRunDriverTimesOutBeforeReady(t *testing.T) {
+	requirePython(t)
+	start := time.Now()
+	run, err := RunDriver(t.Context(), fakeSpec("--load-s", "30"), fourRequests(0.01),
+		RunOptions{ReadyTimeout: 300 * time.Millisecond, KillGrace: 2 * time.Second})
+	require.ErrorIs(t, err, ErrNotReady)
+	assert.Less(t, time.Since(start), 10*time.Second)
+	assert.Empty(t, run.Repetitions)
+	assert.Contains(t, err.Error(), "stopped while loading or warming up after 0 of 4 requests finished")
+	assert.Contains(t, err.Error(), "driver said: loading the engine: Terminated: terminated by signal 15")
+}
+
+func TestRunDriverCancelStopsTheWholeProcessGroup(t *testing.T) {
+	requirePython(t)
+	tests := []struct {
+		name       string
+		ignoreTerm bool
+	}{
+		{"SIGTERM", false},
+		// Driver and grandchild ignore SIGTERM: both must still die (SIGKILL after the grace).
+		{"SIGKILL after the grace", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := []string{"--spawn-child"}
+			if tt.ignoreTerm {
+				args = append(args, "--ignore-term")
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			reqs := []scenarios.Request{{ID: "late", ArrivalS: 600, PromptTokens: 4, OutputTokens: 2}}
+			opts := RunOptions{KillGrace: 300 * time.Millisecond, Warmup: "none",
+				Progress: func(e Event) {
+					if e.Kind == "meta" {
+						cancel()
+					}
+				}}
+			run, err := RunDriver(ctx, fakeSpec(args...), reqs, opts)
+			require.ErrorIs(t, err, context.Canceled)
+			var config struct {
+				ChildPID int `json:"child_pid"`
+			}
+			require.NoError(t, json.Unmarshal(run.Meta.EngineConfig, &config))
+			require.Positive(t, config.ChildPID)
+			t.Cleanup(func() { _ = syscall.Kill(config.ChildPID, syscall.SIGKILL) })
+			assert.True(t, gone(config.ChildPID, 5*time.Second), "grandchild %d survived", config.ChildPID)
+		})
+	}
+}
+
+func TestRunDriverStopsAtItsTimeout(t *testing.T) {
+	requirePython(t)
+	reqs := []scenarios.Request{{ID: "late", ArrivalS: 600, PromptTokens: 4, OutputTokens: 2}}
+	start := time.Now()
+	run, err := RunDriver(t.Context(), fakeSpec(), reqs,
+		RunOptions{Timeout: 500 * time.Millisecond, KillGrace: time.Second, Warmup: "none"})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), "after 0 of 1 requests finished: context deadline exceeded: run timeout 500ms")
+	assert.Empty(t, run.Repetitions)
+	assert.Less(t, time.Since(start), 5*time.Second)
+}
+
+// gone waits until pid no longer runs (absent, or a zombie nobody reaped).
+func gone(pid int, within time.Duration) bool {
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			return true
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err == nil {
+			if f := strings.Fields(string(stat)); len(f) > 2 && f[2] == "Z" {
+				return true
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
+}
+
+func TestRunDriverRejectsBadInputBeforeStarting(t *testing.T) {
+	tests := []struct {
+		name string
+		spec DriverSpec
+		reqs []scenarios.Request
+		want string
+	}{
+		{"no requests", fakeSpec(), nil, "realkit: no requests"},
+		{"repeated id", fakeSpec(), []scenarios.Request{{ID: "a", PromptTokens: 1, OutputTokens: 1},
+			{ID: "a", PromptTokens: 1, OutputTokens: 1}}, `request 1: id "a" repeats`},
+		{"zero output", fakeSpec(), []scenarios.Request{{ID: "a", PromptTokens: 1}}, "output_tokens 0 must be >= 1"},
+		{"unknown engine", DriverSpec{Engine: "vllm", Python: "python3"}, fourRequests(1), `no driver for engine "vllm"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := RunDriver(t.Context(), tt.spec, tt.reqs, RunOptions{})
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
+// TestPythonDriverUnitTests runs the drivers' own unittest suite, so `go test`
+// covers the Python replay loop too.
+func TestPythonDriverUnitTests(t *testing.T) {
+	requirePython(t)
+	python, err := FindPython()
+	require.NoError(t, err)
+	cmd := exec.CommandContext(t.Context(), python, "-m", "unittest", "discover", "-s", "drivers", "-p", "test_*.py")
+	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1") // keep drivers/ clean
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), "OK")
+}
+
+func ids(recs []validation.Record) []string {
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = r.ID
+	}
+	return out
+}

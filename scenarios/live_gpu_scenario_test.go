@@ -1,0 +1,104 @@
+//go:build gpu
+
+package scenarios_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/simval/simval/realkit"
+	"github.com/simval/simval/realkit/gputest"
+	"github.com/simval/simval/scenarios"
+	"github.com/simval/simval/suite"
+	"github.com/simval/simval/targets"
+	"github.com/simval/simval/validation"
+)
+
+// runLive replays the scenario on every target whose engine is installed here, checks
+// the live run's own preconditions (complete, queue-free where the scenario says so,
+// settings aligned with the target) and judges the simulator against it within the
+// scenario's bounds. With SIMVAL_ARTIFACTS set, each live run is kept there as a
+// baseline file for review.
+func runLive(t *testing.T, name string) {
+	t.Run("live", func(t *testing.T) {
+		gputest.RequireGPU(t)
+		sc, err := scenarios.Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := targets.All()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tgt := range all {
+			t.Run(tgt.Name, func(t *testing.T) {
+				if tgt.Engine != "hfcb" && tgt.Engine != "sarathi" {
+					t.Skipf("target %s: engine %s has no in-process driver", tgt.Name, tgt.Engine)
+				}
+				if ok, why := realkit.EnginePresent(tgt.Engine); !ok {
+					gputest.SkipOrFail(t, "engine "+tgt.Engine+" not installed here: "+why)
+				}
+				if !strings.Contains(gpuName(t), gpuFamily(tgt.GPU)) {
+					t.Skipf("target %s needs a %s", tgt.Name, tgt.GPU)
+				}
+				liveRun(t, sc, tgt)
+			})
+		}
+	})
+}
+
+func liveRun(t *testing.T, sc *scenarios.Scenario, tgt *targets.Target) {
+	reqs, err := sc.Requests(tgt.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	run, err := realkit.RunDriver(ctx, realkit.DriverSpec{Engine: tgt.Engine}, reqs, realkit.RunOptions{Repetitions: 1})
+	if err != nil {
+		t.Fatalf("live %s run: %v", tgt.Engine, err)
+	}
+	if dir := os.Getenv("SIMVAL_ARTIFACTS"); dir != "" {
+		var buf bytes.Buffer
+		if err := realkit.WriteBaseline(&buf, realkit.NewBaseline(tgt.Name, sc.Name, run, time.Now())); err == nil {
+			_ = os.MkdirAll(dir, 0o755)
+			_ = os.WriteFile(filepath.Join(dir, "live-"+sc.Name+"-"+tgt.Name+".json"), buf.Bytes(), 0o644)
+		}
+	}
+	real, err := suite.RealFromRun(run, sc, tgt)
+	if err != nil {
+		t.Fatalf("live run breaks its preconditions: %v", err)
+	}
+	if ms := validation.AlignSettings(run.Meta.Settings, tgt.Settings); len(ms) > 0 {
+		t.Fatalf("engine resolved other settings than target %s declares: %v", tgt.Name, &validation.ErrMisaligned{Mismatches: ms})
+	}
+	ev, err := suite.Evaluate(ctx, sc, tgt, suite.Simulator{}, real)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	_ = validation.WriteMarkdown(&b, *ev.Report)
+	if !ev.Pass() {
+		t.Errorf("simulator out of bounds against the live run:\n%s", b.String())
+	} else {
+		t.Logf("live comparison:\n%s", b.String())
+	}
+}
+
+func gpuName(t *testing.T) string {
+	return gputest.RequireGPU(t)
+}
+
+// gpuFamily is the part of a target's GPU name that nvidia-smi reports, e.g. "H200".
+func gpuFamily(gpu string) string {
+	f := strings.Fields(gpu)
+	if len(f) == 0 {
+		return gpu
+	}
+	return f[len(f)-1]
+}
