@@ -1,7 +1,9 @@
 package simkit
 
 import (
+	"encoding/csv"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -243,3 +245,58 @@ func TestHFCBSimulate(t *testing.T) {
 	assert.InDelta(t, 3*19.2852e-3, res.KernelS, 1e-12)
 	assert.Empty(t, res.Warnings)
 }
+
+// TestHFCBMeasuredBundle loads a bundle realkit/drivers/profile_hfcb.py wrote on the
+// H200 (testdata/hfcb-h200, an earlier lease on 2026-11-28) and replays its own calibration rows: the decode
+// and single-request rows it was fitted on must come back within 0.5%, and the mixed
+// steps (b decoders + one prefill), which the predictor does not use, within 3%.
+func TestHFCBMeasuredBundle(t *testing.T) {
+	o := hfcbFixtureOptions()
+	pr, p, err := LoadHFCBPredictor(os.DirFS("testdata"), "hfcb-h200", o)
+	require.NoError(t, err)
+	require.NoError(t, p.CheckFor(o.Model, "NVIDIA H200", "paged|sdpa"))
+	require.Equal(t, SourceMeasured, p.Provenance.Source)
+
+	f, err := os.Open("testdata/hfcb-h200/cpu_overheads.csv")
+	require.NoError(t, err)
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	require.NoError(t, err)
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	num := func(row []string, name string) float64 {
+		v, err := strconv.ParseFloat(row[col[name]], 64)
+		require.NoError(t, err, name)
+		return v
+	}
+	require.Greater(t, len(rows), 20)
+	for _, row := range rows[1:] {
+		b, n := int(num(row, "batch_size")), int(num(row, "num_tokens"))
+		kv, wall := int(num(row, "kv_read_median")), num(row, "wall_median")
+		decodes := b
+		if n > b {
+			decodes = b - 1 // the rest is one prefill
+		}
+		var items []BatchItem
+		for i := range decodes {
+			cached := kv / decodes
+			if i < kv%decodes {
+				cached++
+			}
+			items = append(items, hfcbItem(1, 1000, cached+1, 1))
+		}
+		if n > b {
+			items = append(items, hfcbItem(n-decodes, 1, 0, n-decodes))
+		}
+		st, err := pr.Predict(Batch{Items: items})
+		require.NoError(t, err, "row (%d, %d)", b, n)
+		tol := 0.005
+		if b > 1 && n > b {
+			tol = 0.03
+		}
+		assert.InEpsilon(t, wall*1e-3, st.TotalS, tol, "row (batch_size %d, num_tokens %d, kv %d)", b, n, kv)
+	}
+}
+

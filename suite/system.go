@@ -45,11 +45,10 @@ func (s Simulator) Name() string {
 
 // Run implements System.
 func (s Simulator) Run(_ context.Context, tgt *targets.Target, reqs []scenarios.Request) (*Outcome, error) {
-	opts, err := tgt.SimOptions(!s.NoCPUOverhead)
+	opts, err := tgt.SimOptions(!s.NoCPUOverhead, s.Extrapolate)
 	if err != nil {
 		return nil, err
 	}
-	opts.Extrapolate = s.Extrapolate
 	res, err := simkit.Simulate(opts, reqs)
 	if err != nil {
 		return nil, err

@@ -87,6 +87,12 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 			for _, p := range ev.Comparison.Problems {
 				doc.Warnings = append(doc.Warnings, fmt.Sprintf("%s on %s: %s", sc.Name, tgt.Name, p))
 			}
+			for _, w := range ev.Report.Warnings {
+				doc.Warnings = append(doc.Warnings, fmt.Sprintf("%s on %s: %s", sc.Name, tgt.Name, w))
+			}
+			for _, w := range ev.Comparison.Warnings {
+				doc.Warnings = append(doc.Warnings, fmt.Sprintf("%s on %s: %s", sc.Name, tgt.Name, w))
+			}
 			if f.format == "markdown" {
 				if err := validation.WriteMarkdown(&md, *ev.Report); err != nil {
 					return err

@@ -179,7 +179,11 @@ class HFCBAdapter(replay.EngineAdapter):
         self.counter += 1
         eid = f"{self.counter}/{req.id}"
         self.trace_ids[eid] = req.id
-        ids = api.prompt_ids(self.args.seed, req.id, req.prompt_tokens, self.vocab_hi)
+        # Seeded by the submission (counter and id), not the request alone: the warm-up
+        # replay and every repetition get fresh prompts, so the engine's prefix sharing
+        # (allow_block_sharing, on by default) never turns a repeated prompt into cached
+        # blocks that the real run would not have.
+        ids = api.prompt_ids(self.args.seed, eid, req.prompt_tokens, self.vocab_hi)
         self.mgr.add_request(ids, request_id=eid, max_new_tokens=req.output_tokens, record_timestamps=True)
 
     def poll(self, timeout_s):
