@@ -299,4 +299,3 @@ func TestHFCBMeasuredBundle(t *testing.T) {
 		assert.InEpsilon(t, wall*1e-3, st.TotalS, tol, "row (batch_size %d, num_tokens %d, kv %d)", b, n, kv)
 	}
 }
-

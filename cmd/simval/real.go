@@ -17,8 +17,8 @@ import (
 
 type realFlags struct {
 	engine, scenario, trace, target, out, python, model, warmup, baseURL, apiModel string
-	repetitions                                                                  int
-	readyTimeout                                                                 time.Duration
+	repetitions                                                                    int
+	readyTimeout                                                                   time.Duration
 }
 
 func newRealCmd() *cobra.Command {
