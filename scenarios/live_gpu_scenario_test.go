@@ -37,14 +37,17 @@ func runLive(t *testing.T, name string) {
 		}
 		for _, tgt := range all {
 			t.Run(tgt.Name, func(t *testing.T) {
+				if tgt.GPU == "fixture" {
+					t.Skipf("target %s is a fixture, not a real deployment: nothing to run live", tgt.Name)
+				}
 				if tgt.Engine != "hfcb" && tgt.Engine != "sarathi" {
 					t.Skipf("target %s: engine %s has no in-process driver", tgt.Name, tgt.Engine)
 				}
+				if !strings.Contains(gpuName(t), gpuFamily(tgt.GPU)) {
+					t.Skipf("target %s needs a %s; this runner has %s", tgt.Name, tgt.GPU, gpuName(t))
+				}
 				if ok, why := realkit.EnginePresent(tgt.Engine); !ok {
 					gputest.SkipOrFail(t, "engine "+tgt.Engine+" not installed here: "+why)
-				}
-				if !strings.Contains(gpuName(t), gpuFamily(tgt.GPU)) {
-					t.Skipf("target %s needs a %s", tgt.Name, tgt.GPU)
 				}
 				liveRun(t, sc, tgt)
 			})
