@@ -17,6 +17,8 @@ type Row struct {
 	RelErr float64
 	Bound  float64
 	Pass   bool
+	// Gated is false for a statistic the criteria report without judging.
+	Gated bool
 }
 
 // Distance compares the whole distributions of one metric: KS distance (with its
@@ -60,7 +62,7 @@ func (c Comparison) Pass() bool {
 		return false
 	}
 	for _, r := range c.Checks {
-		if !r.Pass {
+		if !r.Pass && r.Gated {
 			return false
 		}
 	}
@@ -77,6 +79,9 @@ func (c Comparison) Pass() bool {
 func (c Comparison) Worst() (Row, bool) {
 	best, ok, worst := Row{}, false, -1.0
 	for _, r := range c.Checks {
+		if !r.Gated {
+			continue
+		}
 		if x := math.Abs(r.RelErr) / r.Bound; x > worst {
 			best, ok, worst = r, true, x
 		}
@@ -135,7 +140,7 @@ func Compare(real, sim []Record, c Criteria) Comparison {
 			if rv == 0 && sv != 0 {
 				out.Warnings = append(out.Warnings, fmt.Sprintf("%s %s: real is 0, relative error undefined (sim %s ms)", m, st, ms(sv)))
 			}
-			out.Checks = append(out.Checks, Row{Metric: m, Stat: st, Real: rv, Sim: sv, RelErr: e, Bound: b.Max, Pass: math.Abs(e) <= b.Max})
+			out.Checks = append(out.Checks, Row{Metric: m, Stat: st, Real: rv, Sim: sv, RelErr: e, Bound: b.Max, Pass: math.Abs(e) <= b.Max, Gated: !b.Ungated})
 		}
 	}
 
@@ -221,7 +226,9 @@ func boundWarnings(c Criteria) []string {
 	var w []string
 	for _, m := range JudgedMetrics {
 		for _, st := range AllStats {
-			if b, ok := c.Bound(m, st); ok && b.Reason != "" {
+			if b, ok := c.Bound(m, st); ok && b.Ungated {
+				w = append(w, fmt.Sprintf("%s %s is reported, not judged: %s", m, st, b.Reason))
+			} else if ok && b.Reason != "" {
 				w = append(w, fmt.Sprintf("bound %s %s is %s (default %s): %s",
 					m, st, percent(b.Max), percent(defaultBound(st)), b.Reason))
 			}

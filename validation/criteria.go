@@ -30,6 +30,10 @@ type Bound struct {
 	Stat   Stat
 	Max    float64
 	Reason string
+	// Ungated statistics are computed and reported beside their bound but do not
+	// change the verdict: a scenario says so, with the reason (the mechanism the
+	// simulator does not model), when no honest bound can be held there yet.
+	Ungated bool
 }
 
 // BoundOverride is how a scenario file changes one bound. Loosening a bound past the
@@ -39,6 +43,9 @@ type BoundOverride struct {
 	Stat   Stat    `json:"stat" yaml:"stat"`
 	Max    float64 `json:"max" yaml:"max"`
 	Reason string  `json:"reason,omitempty" yaml:"reason,omitempty"`
+	// Gate false reports the statistic without judging it; it needs a reason and
+	// keeps the default bound for display (max may be left out).
+	Gate *bool `json:"gate,omitempty" yaml:"gate,omitempty"`
 }
 
 // Criteria is what a simulator is held to: one Bound per judged (metric, stat), a
@@ -102,6 +109,10 @@ func (c Criteria) WithOverrides(ovs []BoundOverride) (Criteria, error) {
 		if !slices.Contains(AllStats, o.Stat) {
 			return Criteria{}, fmt.Errorf("%s: unknown stat %q (want one of %v)", where, o.Stat, AllStats)
 		}
+		ungated := o.Gate != nil && !*o.Gate
+		if ungated && o.Max == 0 {
+			o.Max = defaultBound(o.Stat)
+		}
 		if !(o.Max > 0) || math.IsInf(o.Max, 0) {
 			return Criteria{}, fmt.Errorf("%s: max %v, want a positive finite fraction (0.05 = 5%%)", where, o.Max)
 		}
@@ -114,7 +125,10 @@ func (c Criteria) WithOverrides(ovs []BoundOverride) (Criteria, error) {
 		if def := defaultBound(o.Stat); o.Max > def && reason == "" {
 			return Criteria{}, fmt.Errorf("%s: max %v is looser than the default %v and needs a reason", where, o.Max, def)
 		}
-		nb := Bound{Metric: o.Metric, Stat: o.Stat, Max: o.Max, Reason: reason}
+		if ungated && reason == "" {
+			return Criteria{}, fmt.Errorf("%s: gate false (reported, not judged) needs a reason", where)
+		}
+		nb := Bound{Metric: o.Metric, Stat: o.Stat, Max: o.Max, Reason: reason, Ungated: ungated}
 		if k := slices.IndexFunc(out.Bounds, func(b Bound) bool { return b.Metric == o.Metric && b.Stat == o.Stat }); k >= 0 {
 			out.Bounds[k] = nb
 		} else {

@@ -2,6 +2,7 @@ package validation
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -98,4 +99,33 @@ func TestBoundOverrideDecodes(t *testing.T) {
 	want := []BoundOverride{{Metric: TTFT, Stat: P99, Max: 0.2, Reason: "small n"}}
 	assert.Equal(t, want, fromYAML)
 	assert.Equal(t, want, fromJSON)
+}
+
+func TestUngatedStatIsReportedNotJudged(t *testing.T) {
+	off := false
+	_, err := DefaultCriteria().WithOverrides([]BoundOverride{{Metric: TTFT, Stat: P99, Gate: &off}})
+	require.ErrorContains(t, err, "needs a reason")
+
+	c, err := DefaultCriteria().WithOverrides([]BoundOverride{{Metric: TTFT, Stat: P99, Gate: &off, Reason: "capture steps"}})
+	require.NoError(t, err)
+	b, ok := c.Bound(TTFT, P99)
+	require.True(t, ok)
+	assert.True(t, b.Ungated)
+	assert.InDelta(t, DefaultTailBound, b.Max, 0)
+
+	recs := []Record{rec("a", 0, 0.010, 0.020), rec("b", 1, 1.010, 1.020)}
+	cmp := Compare(recs, recs, c)
+	for _, r := range cmp.Checks {
+		assert.Equal(t, !(r.Metric == TTFT && r.Stat == P99), r.Gated, "%s %s", r.Metric, r.Stat)
+	}
+	assert.Contains(t, strings.Join(cmp.Warnings, "\n"), "ttft p99 is reported, not judged: capture steps")
+
+	// An ungated row out of its bound keeps its own verdict and leaves the overall one.
+	rows := []Row{{Metric: ITL, Stat: P50, RelErr: 0.01, Bound: 0.05, Pass: true, Gated: true},
+		{Metric: TTFT, Stat: P99, RelErr: -0.4, Bound: 0.10, Pass: false, Gated: false}}
+	assert.True(t, Comparison{Checks: rows}.Pass())
+	worst, _ := Comparison{Checks: rows}.Worst()
+	assert.Equal(t, ITL, worst.Metric, "worst ranks gated rows only")
+	rows[1].Gated = true
+	assert.False(t, Comparison{Checks: rows}.Pass())
 }

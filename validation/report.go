@@ -52,7 +52,7 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	b.WriteString("\n## Real vs sim\n\n| metric | stat | real ms | sim ms | err % | bound % | ok |\n|---|---|---:|---:|---:|---:|---|\n")
 	for _, row := range c.Checks {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", row.Metric, row.Stat,
-			ms(row.Real), ms(row.Sim), errNum(row.RelErr), num1(100*row.Bound), okText(row.Pass))
+			ms(row.Real), ms(row.Sim), errNum(row.RelErr), num1(100*row.Bound), okText(row.Pass, row.Gated))
 	}
 
 	b.WriteString("\n## Paired per-request error\n\n| metric | pairs | MAPE % | MPE % | mean err ms | bias |\n|---|---:|---:|---:|---:|---|\n")
@@ -64,7 +64,7 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	for _, d := range c.Distances {
 		gate := "off (info)"
 		if d.Gated {
-			gate = fmt.Sprintf("≤ %.3f %s", d.MaxKS, okText(d.Pass))
+			gate = fmt.Sprintf("≤ %.3f %s", d.MaxKS, okText(d.Pass, true))
 		}
 		fmt.Fprintf(&b, "| %s | %.3f | %.3f | %s | %s |\n", d.Metric, d.KS, d.KSCrit05, ms(d.W1S), gate)
 	}
@@ -131,8 +131,13 @@ func share(part, whole float64) string {
 	return num1(100 * part / whole)
 }
 
-func okText(pass bool) string {
-	if pass {
+func okText(pass, gated bool) string {
+	switch {
+	case !gated && pass:
+		return "ok (not gated)"
+	case !gated:
+		return "out (not gated)"
+	case pass:
 		return "ok"
 	}
 	return "FAIL"

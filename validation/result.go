@@ -18,6 +18,9 @@ type ResultRow struct {
 	RelErr   float64 `json:"rel_err"`
 	Bound    float64 `json:"bound"`
 	Pass     bool    `json:"pass"`
+	// Gated is false for a statistic the scenario reports without judging; its Pass
+	// is the row's own verdict and does not count towards the overall one.
+	Gated bool `json:"gated"`
 }
 
 // Rows flattens the comparison's Checks for the CLI, in the comparison's fixed order.
@@ -26,7 +29,7 @@ func (c Comparison) Rows(scenario, target string) []ResultRow {
 	for _, r := range c.Checks {
 		out = append(out, ResultRow{
 			Scenario: scenario, Target: target, Metric: r.Metric, Stat: r.Stat,
-			Real: r.Real, Sim: r.Sim, RelErr: r.RelErr, Bound: r.Bound, Pass: r.Pass,
+			Real: r.Real, Sim: r.Sim, RelErr: r.RelErr, Bound: r.Bound, Pass: r.Pass, Gated: r.Gated,
 		})
 	}
 	return out
@@ -45,7 +48,8 @@ func (r ResultRow) MarshalJSON() ([]byte, error) {
 		RelErr   *float64 `json:"rel_err"`
 		Bound    *float64 `json:"bound"`
 		Pass     bool     `json:"pass"`
-	}{r.Scenario, r.Target, r.Metric, r.Stat, finite(r.Real), finite(r.Sim), finite(r.RelErr), finite(r.Bound), r.Pass})
+		Gated    bool     `json:"gated"`
+	}{r.Scenario, r.Target, r.Metric, r.Stat, finite(r.Real), finite(r.Sim), finite(r.RelErr), finite(r.Bound), r.Pass, r.Gated})
 }
 
 func finite(f float64) *float64 {

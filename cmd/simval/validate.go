@@ -169,7 +169,12 @@ func writeValidateTable(w io.Writer, doc validateJSON) {
 	fmt.Fprintln(tw, "SCENARIO\tTARGET\tMETRIC\tSTAT\tREAL ms\tSIM ms\tERR\tBOUND\tOK")
 	for _, r := range doc.Results {
 		ok := "ok"
-		if !r.Pass {
+		switch {
+		case !r.Gated && r.Pass:
+			ok = "ok (not gated)"
+		case !r.Gated:
+			ok = "out (not gated)"
+		case !r.Pass:
 			ok = "FAIL"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f%%\t%s\n", r.Scenario, r.Target, r.Metric, r.Stat,

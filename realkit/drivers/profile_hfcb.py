@@ -362,15 +362,41 @@ def residual_ms(step: dict, kernel: KernelModel, loop_ms: float, eng: dict | Non
 
 def kv_slope(points: list, min_span: int = 1000) -> float:
     """Least-squares slope (ms per cached token) of the residual against the cached tokens
-    read, from (kv_read, residual) points of batch-1 decode steps. The engine builds its
-    read indices in Python, one per cached token, every step."""
-    xs = [float(x) for x, _ in points]
-    if len(points) < 2 or max(xs) - min(xs) < min_span:
-        raise ProfileError(f"cannot fit the CPU cost per cached token: need batch-1 decode steps spanning "
-                           f"{min_span} cached tokens, got {sorted(set(xs))}")
-    mx, my = statistics.fmean(xs), statistics.fmean(y for _, y in points)
-    sxx = sum((x - mx) ** 2 for x in xs)
-    return sum((x - mx) * (y - my) for x, (_, y) in zip(xs, points)) / sxx
+    read, within groups of equal batch size: points are (batch_size, kv_read, residual),
+    and each batch size keeps its own intercept, so the slope comes only from how the
+    residual moves with the cached tokens at a fixed batch size. The engine builds its
+    read indices every step, one per cached token."""
+    groups = {}
+    for b, x, y in points:
+        groups.setdefault(b, []).append((float(x), float(y)))
+    sxx = sxy = 0.0
+    span = 0.0
+    for pts in groups.values():
+        if len(pts) < 2:
+            continue
+        mx = statistics.fmean(x for x, _ in pts)
+        my = statistics.fmean(y for _, y in pts)
+        sxx += sum((x - mx) ** 2 for x, _ in pts)
+        sxy += sum((x - mx) * (y - my) for x, y in pts)
+        span = max(span, max(x for x, _ in pts) - min(x for x, _ in pts))
+    if span < min_span or sxx == 0:
+        raise ProfileError(f"cannot fit the CPU cost per cached token: need decode steps of one batch size "
+                           f"spanning {min_span} cached tokens, the widest span is {span:.0f}")
+    return sxy / sxx
+
+
+# Phases whose warm decode-only steps fit the CPU cost per cached token: the steady
+# decode passes and the long-context decodes, so the fit covers the contexts the
+# predictor is used at (tens of thousands of cached tokens). The first decode after a
+# lone prefill (phase "prefill") is left out: fitted alone (kv 8–8192 at batch 1) it gave
+# 0.21 us per token, which over-predicted the profile's own long-context steps by 7–10%.
+SLOPE_PHASES = ("decode", "decode2", "longctx")
+
+
+def slope_points(steps: list, kernel, loop_ms: float, eng: dict, quick: bool) -> list:
+    phases = SLOPE_PHASES + (("prefill",) if quick else ())  # quick plans have no long contexts
+    return [(s["n_req"], s["kv_read"], residual_ms(s, kernel, loop_ms, eng)) for s in steps
+            if s.get("phase") in phases and classify(s) == "decode" and not s["capture"]]
 
 
 def admission_ms(submits: list, steps: list) -> list:
@@ -579,8 +605,9 @@ METHOD = (
     "in the device synchronize (GPU-bound indicator). Rows: decode-only steps (num_tokens == batch_size), "
     "single-request prefills (batch_size 1), mixed steps (evidence for the separable scheme "
     "D(b) + X(n - b) that simkit's hfcb predictor uses). cpu_per_kv_token_ms: least-squares slope of the "
-    "batch-1 decode residual against the cached tokens read (the engine builds one read index per cached token "
-    "in Python every step); cpu_total_median is normalised to no cached tokens (residual - slope x kv_read) and "
+    "decode-only residual against the cached tokens read, within batch sizes (each batch size its own "
+    "intercept), over the steady decode passes and the long-context decodes (the engine builds its read "
+    "indices every step, one per cached token); cpu_total_median is normalised to no cached tokens (residual - slope x kv_read) and "
     "a prediction adds slope x the step's cached tokens. Calibration workloads are synthetic, not the catalog's."
 )
 
@@ -1076,11 +1103,9 @@ def write_bundle(args, plan, gpu, driver, versions, resolved, km, op_samples, at
     if (eng["budget"], eng["max_reqs"]) != (8192, 1024):
         log(f"WARNING: engine resolved max_batch_tokens {eng['budget']} and max_requests_per_batch "
             f"{eng['max_reqs']}, not the H200's 8192 and 1024")
-    # The CPU cost per cached token, from batch-1 decodes after prefills of every length.
-    b1 = [(s["kv_read"], residual_ms(s, km, loop_ms, eng)) for s in steps
-          if s.get("phase") in ("prefill", "decode", "decode2") and classify(s) == "decode" and s["n_req"] == 1
-          and not s["capture"]]
-    slope = kv_slope(b1)
+    # The CPU cost per cached token, within batch sizes, over the profiled contexts.
+    b1 = [(x, y) for b, x, y in slope_points(steps, km, loop_ms, eng, True) if b == 1]
+    slope = kv_slope(slope_points(steps, km, loop_ms, eng, plan["quick"]))
     log(f"CPU cost per cached token: {slope * 1e3:.3f} us")
     use = {"decode": {"decode"}, "decode2": {"decode"}, "prefill": {"prefill"}, "mixed": {"mixed"}}
     by_pass = {}

@@ -158,10 +158,16 @@ class CpuRowsTest(unittest.TestCase):
         self.assertEqual(clamped, 3)
 
     def test_kv_slope(self):
-        pts = [(16, 1.8 + 16 * 2e-4), (512, 1.8 + 512 * 2e-4), (8192, 1.8 + 8192 * 2e-4)]
+        pts = [(1, 16, 1.8 + 16 * 2e-4), (1, 512, 1.8 + 512 * 2e-4), (1, 8192, 1.8 + 8192 * 2e-4)]
         self.assertAlmostEqual(ph.kv_slope(pts), 2e-4)
         with self.assertRaisesRegex(ph.ProfileError, "spanning 1000 cached tokens"):
-            ph.kv_slope([(16, 1.0), (20, 1.1)])
+            ph.kv_slope([(1, 16, 1.0), (1, 20, 1.1)])
+
+    def test_kv_slope_keeps_an_intercept_per_batch_size(self):
+        # Batch 8 costs 2 ms more at any context; a pooled fit would read that as slope.
+        pts = [(1, 100, 1.0 + 100 * 1e-4), (1, 2000, 1.0 + 2000 * 1e-4),
+               (8, 150, 3.0 + 150 * 1e-4), (8, 16000, 3.0 + 16000 * 1e-4), (12, 24000, 9.0)]
+        self.assertAlmostEqual(ph.kv_slope(pts), 1e-4)
 
 
 class WritersTest(unittest.TestCase):

@@ -1,0 +1,117 @@
+"""Re-derive an hfcb profile bundle's CPU table from its own recorded calibration steps.
+
+Usage: python3 rederive_hfcb.py DIR
+
+profile_hfcb.py keeps every engine step it measured in DIR/hfcb_calibration.csv. When the
+way the CPU table is derived from those steps changes, this script applies the current
+derivation (profile_hfcb's pure functions) to the recorded steps and the bundle's own
+kernel tables, and rewrites DIR/cpu_overheads.csv, the derived fields of
+DIR/hfcb_report.json and the method in DIR/provenance.yaml. Nothing is measured anew and
+the kernel tables are untouched; provenance.yaml says the table was re-derived and when.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import re
+import sys
+
+import profile_hfcb as ph
+
+INT_FIELDS = ("n_req", "decodes", "prefills", "q_tokens", "kv_read")
+MS_FIELDS = ("wall_ms", "launch_ms", "wait_ms", "sched_ms", "prep_ms", "kwargs_ms", "update_ms")
+
+
+def read_steps(path: str) -> list:
+    """Steps as profile_hfcb.assemble_steps makes them, from hfcb_calibration.csv. Its
+    wall_ms already includes the loop's gap, so steps re-derive with loop_ms 0."""
+    steps = []
+    for i, r in enumerate(ph.read_csv_rows(path), start=2):
+        try:
+            s = {f: int(float(r[f])) for f in INT_FIELDS}
+            s.update({f: float(r[f]) for f in MS_FIELDS})
+        except (KeyError, ValueError) as e:
+            raise ph.ProfileError(f"{path}: line {i}: {e}") from e
+        s["capture"] = r["capture"] == "True"
+        s["phase"] = r["phase"] or None
+        steps.append(s)
+    return steps
+
+
+def derive(steps: list, km, eng: dict, plan: dict) -> dict:
+    """The CPU table, its slope and the checks, from steps (loop gap already in wall)."""
+    slope = ph.kv_slope(ph.slope_points(steps, km, 0.0, eng, plan["quick"]))
+    use = {"decode": {"decode"}, "decode2": {"decode"}, "prefill": {"prefill"}, "mixed": {"mixed"}}
+    planned = ({(b, b) for b in plan["decode_b"]} | {(1, n) for n in plan["prefill_n"]}
+               | {(b + 1, b + n) for b in plan["mixed_b"] for n in plan["mixed_n"]})
+    rows, clamped = ph.cpu_rows(steps, km, 0.0, use, planned, eng=eng, slope=slope)
+    pts = {(r["batch_size"], r["num_tokens"]): r["cpu"] for r in rows}
+    checks = []
+    for r in rows:
+        if r["batch_size"] > 1 and r["num_tokens"] > r["batch_size"]:
+            pred = ph.separable(pts, r["batch_size"], r["num_tokens"])
+            total = pred + slope * r["kv"] + max(r["kernel"], r["launch"])
+            checks.append({"batch_size": r["batch_size"], "num_tokens": r["num_tokens"], "measured_cpu_ms": r["cpu"],
+                           "separable_cpu_ms": pred, "wall_ms": r["wall"], "wall_error": (total - r["wall"]) / r["wall"]})
+    longctx = []
+    for s in steps:
+        if s.get("phase") == "longctx" and ph.classify(s) == "decode" and not s["capture"]:
+            k = ph.KernelModel.kernel_ms(km, s["q_tokens"], s["kv_read"], **eng)
+            pred = ph.separable(pts, s["n_req"], s["q_tokens"]) + slope * s["kv_read"] + max(k, s["launch_ms"])
+            longctx.append({"batch_size": s["n_req"], "kv_read": s["kv_read"], "wall_ms": s["wall_ms"],
+                            "predicted_ms": pred, "error": (pred - s["wall_ms"]) / s["wall_ms"]})
+    return {"slope": slope, "rows": rows, "clamped": clamped, "checks": checks, "longctx": longctx}
+
+
+def rederive(directory: str) -> dict:
+    report_path = os.path.join(directory, "hfcb_report.json")
+    with open(report_path) as f:
+        report = json.load(f)
+    res = report["engine_resolved"]
+    eng = {"budget": res["max_batch_tokens"], "max_reqs": res["max_requests_per_batch"], "num_pages": res["num_pages"]}
+    km = ph.load_bundle(directory)["kernel"]
+    d = derive(read_steps(os.path.join(directory, "hfcb_calibration.csv")), km, eng, ph.make_plan(report["quick"]))
+    ph.write_csv(os.path.join(directory, "cpu_overheads.csv"), ph.CPU_HEADER, ph.cpu_csv_rows(d["rows"], d["slope"]))
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    report.update({"cpu_per_kv_token_ms": d["slope"], "cpu_rows_clamped_steps": d["clamped"],
+                   "separable_checks": d["checks"], "longctx_decode_checks": d["longctx"],
+                   "rederived": {"at": when, "by": "rederive_hfcb.py", "slope_phases": list(ph.SLOPE_PHASES)}})
+    with open(report_path, "w") as f:
+        json.dump(report, f, indent=1, default=str)
+        f.write("\n")
+    prov_path = os.path.join(directory, "provenance.yaml")
+    with open(prov_path) as f:
+        prov = f.read()
+    prov = re.sub(r"^# CPU/overhead per cached token read: [0-9.]+ us",
+                  f"# CPU/overhead per cached token read: {d['slope'] * 1e3:.4f} us", prov, flags=re.M)
+    prov = re.sub(r"^method: .*$", "method: " + ph._yaml_scalar(ph.METHOD).replace("\\", "\\\\"), prov, flags=re.M)
+    note = (f"# cpu_overheads.csv re-derived {when} by rederive_hfcb.py from this bundle's hfcb_calibration.csv "
+            f"and kernel tables (nothing re-measured): cached-token slope fitted within batch sizes over "
+            f"{', '.join(ph.SLOPE_PHASES)} decode steps.\n")
+    first_key = re.search(r"^[a-z_]+:", prov, flags=re.M).start()
+    prov = prov[:first_key] + note + prov[first_key:]
+    with open(prov_path, "w") as f:
+        f.write(prov)
+    return d
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print(__doc__, file=sys.stderr)
+        return 2
+    try:
+        d = rederive(argv[0])
+    except ph.ProfileError as e:
+        print(f"rederive_hfcb: error: {e}", file=sys.stderr)
+        return 1
+    errs = [c["error"] for c in d["longctx"]]
+    print(f"slope {d['slope'] * 1e3:.4f} us per cached token; {len(d['rows'])} cpu rows; long-context checks "
+          f"{len(errs)} steps, error {min(errs, default=0):+.3f}..{max(errs, default=0):+.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
