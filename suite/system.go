@@ -2,6 +2,7 @@ package suite
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/simval/simval/scenarios"
 	"github.com/simval/simval/simkit"
@@ -53,11 +54,22 @@ func (s Simulator) Run(_ context.Context, tgt *targets.Target, reqs []scenarios.
 	if err != nil {
 		return nil, err
 	}
-	return &Outcome{
+	out := &Outcome{
 		Records:   res.Records,
 		Settings:  tgt.Settings,
 		Breakdown: &validation.Breakdown{KernelS: res.KernelS, CPUS: res.CPUS, BusyS: res.BusyS},
 		Steps:     res.Steps,
 		Warnings:  res.Warnings,
-	}, nil
+	}
+	if s.NoCPUOverhead {
+		// Name what the kernel-only prediction leaves out: the CPU share of the full
+		// prediction of the same requests.
+		full, err := Simulator{Extrapolate: s.Extrapolate}.Run(context.Background(), tgt, reqs)
+		if err == nil && full.Breakdown.BusyS > 0 {
+			out.Warnings = append(out.Warnings, fmt.Sprintf(
+				"CPU overhead switched off: this kernel-only prediction misses the CPU share of each step, %.1f%% of the full prediction's busy time (%.3f of %.3f s)",
+				100*full.Breakdown.CPUS/full.Breakdown.BusyS, full.Breakdown.CPUS, full.Breakdown.BusyS))
+		}
+	}
+	return out, nil
 }

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const h200 = "h200-hfcb-qwen3-0.6b"
+
+func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), args, &out, &errb)
+	code = exitCode(err, &errb)
+	return out.String(), errb.String(), code
+}
+
+func TestListCommands(t *testing.T) {
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"scenarios"}, []string{"queue-free-spaced", "batched-burst", "poisson-moderate", "long-prompt-mixed"}},
+		{[]string{"targets"}, []string{h200, "fixture-sarathi-qwen3-0.6b", "measured"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.args[0], func(t *testing.T) {
+			out, _, code := runCLI(t, tc.args...)
+			require.Equal(t, 0, code)
+			for _, w := range tc.want {
+				assert.Contains(t, out, w)
+			}
+		})
+	}
+}
+
+func TestSimJSONShape(t *testing.T) {
+	out, _, code := runCLI(t, "sim", "--target", h200, "--scenario", "queue-free-spaced", "--format", "json")
+	require.Equal(t, 0, code)
+	var doc map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(out), &doc))
+	for _, k := range []string{"target", "requests", "summary"} {
+		assert.Contains(t, doc, k)
+	}
+	var reqs []map[string]any
+	require.NoError(t, json.Unmarshal(doc["requests"], &reqs))
+	require.Len(t, reqs, 8)
+	for _, k := range []string{"id", "arrival_s", "prompt_tokens", "output_tokens", "first_token_s", "token_times_s", "completion_s"} {
+		assert.Contains(t, reqs[0], k)
+	}
+	assert.Len(t, reqs[0]["token_times_s"], 64)
+	var sum map[string]map[string]any
+	require.NoError(t, json.Unmarshal(doc["summary"], &sum))
+	for _, k := range []string{"count", "mean", "p50", "p90", "p99", "max"} {
+		assert.Contains(t, sum["ttft"], k)
+	}
+}
+
+func TestSimTraceAndFormats(t *testing.T) {
+	out, _, code := runCLI(t, "sim", "--target", h200, "--trace", "testdata/small.csv")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "3 requests")
+	assert.Contains(t, out, "ttft")
+
+	out, _, code = runCLI(t, "sim", "--target", h200, "--trace", "testdata/small.csv", "--format", "vidur-csv")
+	require.Equal(t, 0, code)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 4)
+	assert.True(t, strings.HasPrefix(lines[0], "Request Id,request_e2e_time,"), lines[0])
+
+	_, errOut, code := runCLI(t, "sim", "--target", h200, "--trace", "testdata/bad.csv")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "bad.csv")
+	assert.Contains(t, errOut, "line 3")
+
+	_, errOut, code = runCLI(t, "sim", "--target", h200, "--scenario", "queue-free-spaced", "--format", "yaml")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "unknown format")
+}
+
+func TestValidateExitCodes(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"recorded baselines pass", []string{"validate", "--target", h200}, 0},
+		{"kernel-only fails", []string{"validate", "--target", h200, "--scenario", "queue-free-spaced", "--no-cpu-overhead"}, 1},
+		{"unknown scenario is an error", []string{"validate", "--scenario", "nope"}, 2},
+		{"unknown target is an error", []string{"validate", "--target", "nope"}, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, code := runCLI(t, tc.args...)
+			assert.Equal(t, tc.code, code)
+		})
+	}
+}
+
+func TestValidateJSONShape(t *testing.T) {
+	out, _, code := runCLI(t, "validate", "--target", h200, "--scenario", "queue-free-spaced", "--format", "json")
+	require.Equal(t, 0, code)
+	var doc struct {
+		Pass     bool             `json:"pass"`
+		Results  []map[string]any `json:"results"`
+		Warnings []string         `json:"warnings"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &doc))
+	assert.True(t, doc.Pass)
+	require.Len(t, doc.Results, 16)
+	for _, k := range []string{"scenario", "target", "metric", "stat", "real", "sim", "rel_err", "bound", "pass"} {
+		assert.Contains(t, doc.Results[0], k)
+	}
+}
+
+func TestValidateReportDir(t *testing.T) {
+	dir := t.TempDir()
+	_, _, code := runCLI(t, "validate", "--target", h200, "--report-dir", dir, "--format", "markdown")
+	require.Equal(t, 0, code)
+	for _, sc := range []string{"queue-free-spaced", "batched-burst", "poisson-moderate", "long-prompt-mixed"} {
+		base := filepath.Join(dir, sc, h200)
+		md, err := os.ReadFile(filepath.Join(base, "summary.md"))
+		require.NoError(t, err)
+		assert.Contains(t, string(md), "Real vs sim")
+		for _, png := range []string{"ttft_cdf.png", "itl_cdf.png", "ttft_per_request.png", "e2e_per_request.png"} {
+			b, err := os.ReadFile(filepath.Join(base, png))
+			require.NoError(t, err)
+			assert.True(t, bytes.HasPrefix(b, []byte("\x89PNG")), png)
+		}
+	}
+}
