@@ -1,0 +1,127 @@
+package suite
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/simval/simval/realkit"
+	"github.com/simval/simval/scenarios"
+	"github.com/simval/simval/targets"
+	"github.com/simval/simval/validation"
+)
+
+func evenRecord(id string, a float64, prompt int, ttft, itl float64, d int) validation.Record {
+	r := validation.Record{ID: id, ArrivalS: a, PromptTokens: prompt, OutputTokens: d}
+	for k := range d {
+		r.TokenTimesS = append(r.TokenTimesS, a+ttft+float64(k)*itl)
+	}
+	r.FirstTokenS, r.CompletionS = r.TokenTimesS[0], r.TokenTimesS[d-1]
+	return r
+}
+
+func TestCheckInvariants(t *testing.T) {
+	reqs := []scenarios.Request{{ID: "a", ArrivalS: 0, PromptTokens: 5, OutputTokens: 3}, {ID: "b", ArrivalS: 1, PromptTokens: 6, OutputTokens: 3}}
+	good := func() []validation.Record {
+		return []validation.Record{evenRecord("a", 0, 5, 0.02, 0.02, 3), evenRecord("b", 1, 6, 0.02, 0.02, 3)}
+	}
+	tests := []struct {
+		name      string
+		mutate    func([]validation.Record) []validation.Record
+		queueFree bool
+		want      string
+	}{
+		{"clean", func(r []validation.Record) []validation.Record { return r }, true, ""},
+		{"missing request", func(r []validation.Record) []validation.Record { return r[:1] }, false, "request b: no record"},
+		{"token count", func(r []validation.Record) []validation.Record {
+			r[0].TokenTimesS = r[0].TokenTimesS[:2]
+			return r
+		}, false, "request a: 2 token times for 3 output tokens"},
+		{"prompt changed", func(r []validation.Record) []validation.Record { r[1].PromptTokens = 7; return r }, false, "differs from the request"},
+		{"time goes back", func(r []validation.Record) []validation.Record { r[1].TokenTimesS[2] = 1.0; r[1].CompletionS = 1.0; return r }, false, "before token 2"},
+		{"no TTFT", func(r []validation.Record) []validation.Record { r[0].FirstTokenS, r[0].TokenTimesS[0] = 0, 0; return r }, false, "TTFT 0 s is not positive"},
+		{"overlap in a queue-free run", func(r []validation.Record) []validation.Record {
+			r[0] = evenRecord("a", 0, 5, 0.02, 0.6, 3)
+			return r
+		}, true, "queue-free precondition: a still running"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			errs := CheckInvariants(reqs, tc.mutate(good()), tc.queueFree)
+			if tc.want == "" {
+				assert.Empty(t, errs)
+				return
+			}
+			require.NotEmpty(t, errs)
+			var msgs []string
+			for _, e := range errs {
+				msgs = append(msgs, e.Error())
+			}
+			assert.Contains(t, strings.Join(msgs, "\n"), tc.want)
+		})
+	}
+}
+
+func TestPoolSuffixesRepetitions(t *testing.T) {
+	a := evenRecord("a", 0, 5, 0.02, 0.02, 2)
+	real, sim := pool([][]validation.Record{{a}, {a}}, []validation.Record{a})
+	require.Len(t, real, 2)
+	require.Len(t, sim, 2)
+	assert.Equal(t, []string{"a@1", "a@2"}, []string{real[0].ID, real[1].ID})
+	assert.Equal(t, []string{"a@1", "a@2"}, []string{sim[0].ID, sim[1].ID})
+	r1, s1 := pool([][]validation.Record{{a}}, []validation.Record{a})
+	assert.Equal(t, "a", r1[0].ID, "one repetition keeps its ids")
+	assert.Equal(t, "a", s1[0].ID)
+}
+
+func TestRecordedBaselines(t *testing.T) {
+	sc, err := scenarios.Lookup("queue-free-spaced")
+	require.NoError(t, err)
+	fixture, err := targets.Lookup("fixture-sarathi-qwen3-0.6b")
+	require.NoError(t, err)
+	r, why, err := RecordedBaselines(sc, fixture)
+	require.NoError(t, err)
+	assert.Nil(t, r)
+	assert.Contains(t, why, "no baseline recorded at targets/catalog/fixture-sarathi-qwen3-0.6b/baselines/queue-free-spaced.json")
+
+	h200, err := targets.Lookup("h200-hfcb-qwen3-0.6b")
+	require.NoError(t, err)
+	r, _, err = RecordedBaselines(sc, h200)
+	require.NoError(t, err)
+	require.Len(t, r.Runs, 3)
+	assert.Equal(t, "hfcb:fifo", r.Settings.Scheduler)
+
+	// A baseline of another scenario is refused, naming the file.
+	data, name, err := h200.BaselineData("batched-burst")
+	require.NoError(t, err)
+	b, err := realkit.ReadBaseline(strings.NewReader(string(data)), name)
+	require.NoError(t, err)
+	_, _, err = realFromBaseline(b, sc, h200, name)
+	assert.ErrorContains(t, err, `baseline is for scenario "batched-burst"`)
+}
+
+func TestEvaluateJudgesAgainstTheBaseline(t *testing.T) {
+	sc, err := scenarios.Lookup("queue-free-spaced")
+	require.NoError(t, err)
+	h200, err := targets.Lookup("h200-hfcb-qwen3-0.6b")
+	require.NoError(t, err)
+	real, _, err := RecordedBaselines(sc, h200)
+	require.NoError(t, err)
+	ev, err := Evaluate(context.Background(), sc, h200, Simulator{}, real)
+	require.NoError(t, err)
+	assert.Empty(t, ev.Invariants)
+	assert.Empty(t, ev.Mismatches)
+	require.NotNil(t, ev.Report.Spread)
+	assert.Equal(t, 3, ev.Report.Spread.Reps)
+	assert.Equal(t, 3*8, ev.Comparison.RealRequests)
+
+	// Settings that differ from what the engine resolved refuse the comparison.
+	h200.Settings.TokenBudget = 512
+	ev, err = Evaluate(context.Background(), sc, h200, Simulator{}, real)
+	require.NoError(t, err)
+	assert.False(t, ev.Comparison.Pass())
+	assert.Contains(t, strings.Join(ev.Comparison.Problems, "\n"), "token_budget: real 8192, sim 512")
+}

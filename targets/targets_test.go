@@ -1,0 +1,84 @@
+package targets
+
+import (
+	"testing"
+	"testing/fstest"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestEmbeddedCatalog(t *testing.T) {
+	all, err := All()
+	require.NoError(t, err)
+	var names []string
+	for _, tg := range all {
+		names = append(names, tg.Name)
+	}
+	assert.Equal(t, []string{"fixture-sarathi-qwen3-0.6b", "h200-hfcb-qwen3-0.6b"}, names)
+
+	_, err = Lookup("nope")
+	assert.ErrorContains(t, err, `unknown target "nope"`)
+	assert.ErrorContains(t, err, "h200-hfcb-qwen3-0.6b")
+}
+
+func TestSimOptionsPicksThePredictorForTheEngine(t *testing.T) {
+	tests := []struct {
+		target        string
+		wantPredictor bool // hfcb targets get the hfcb predictor; others the profile predictor
+	}{
+		{"h200-hfcb-qwen3-0.6b", true},
+		{"fixture-sarathi-qwen3-0.6b", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.target, func(t *testing.T) {
+			tg, err := Lookup(tc.target)
+			require.NoError(t, err)
+			opts, err := tg.SimOptions(true, false)
+			require.NoError(t, err)
+			assert.Equal(t, tc.wantPredictor, opts.Predictor != nil)
+			assert.NotNil(t, opts.Profile)
+			assert.True(t, opts.CPUOverhead)
+		})
+	}
+}
+
+func TestH200BaselinesRecorded(t *testing.T) {
+	tg, err := Lookup("h200-hfcb-qwen3-0.6b")
+	require.NoError(t, err)
+	bl, err := tg.Baselines()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"batched-burst", "long-prompt-mixed", "poisson-moderate", "queue-free-spaced"}, bl)
+}
+
+const goodTarget = `name: t1
+gpu: NVIDIA H200
+engine: hfcb
+timestamps: engine
+model: {name: m, layers: 2, hidden: 8, q_heads: 2, kv_heads: 1, head_dim: 4}
+settings: {scheduler: hfcb}
+`
+
+func TestLoadRejectsBadTargets(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"unknown field", goodTarget + "colour: red\n", "catalog/t1/target.yaml: yaml: unmarshal errors:\n  line 7: field colour not found"},
+		{"missing gpu", "name: t1\nengine: hfcb\ntimestamps: engine\nmodel: {name: m, layers: 2, hidden: 8, q_heads: 2, kv_heads: 1, head_dim: 4}\nsettings: {scheduler: hfcb}\n", "field gpu is required"},
+		{"bad timestamps", "name: t1\ngpu: g\nengine: hfcb\ntimestamps: wall\nmodel: {name: m, layers: 2, hidden: 8, q_heads: 2, kv_heads: 1, head_dim: 4}\nsettings: {scheduler: hfcb}\n", "timestamps must be engine or client"},
+		{"name differs from folder", "name: t2" + goodTarget[len("name: t1"):], `name "t2" differs from its folder "t1"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fsys := fstest.MapFS{"catalog/t1/target.yaml": {Data: []byte(tc.yaml)}}
+			_, err := Load(fsys, "catalog")
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+	fsys := fstest.MapFS{"catalog/t1/target.yaml": {Data: []byte(goodTarget)}}
+	all, err := Load(fsys, "catalog")
+	require.NoError(t, err)
+	_, err = all[0].LoadProfile()
+	assert.ErrorContains(t, err, "has no profile bundle")
+}
