@@ -41,8 +41,15 @@ func TestCheckInvariants(t *testing.T) {
 			return r
 		}, false, "request a: 2 token times for 3 output tokens"},
 		{"prompt changed", func(r []validation.Record) []validation.Record { r[1].PromptTokens = 7; return r }, false, "differs from the request"},
-		{"time goes back", func(r []validation.Record) []validation.Record { r[1].TokenTimesS[2] = 1.0; r[1].CompletionS = 1.0; return r }, false, "before token 2"},
-		{"no TTFT", func(r []validation.Record) []validation.Record { r[0].FirstTokenS, r[0].TokenTimesS[0] = 0, 0; return r }, false, "TTFT 0 s is not positive"},
+		{"time goes back", func(r []validation.Record) []validation.Record {
+			r[1].TokenTimesS[2] = 1.0
+			r[1].CompletionS = 1.0
+			return r
+		}, false, "before token 2"},
+		{"no TTFT", func(r []validation.Record) []validation.Record {
+			r[0].FirstTokenS, r[0].TokenTimesS[0] = 0, 0
+			return r
+		}, false, "TTFT 0 s is not positive"},
 		{"overlap in a queue-free run", func(r []validation.Record) []validation.Record {
 			r[0] = evenRecord("a", 0, 5, 0.02, 0.6, 3)
 			return r
