@@ -1,6 +1,7 @@
 package vidur_test
 
 import (
+	"github.com/simval/simval/simkit/internal/paritykit"
 	"path/filepath"
 	"testing"
 
@@ -16,7 +17,7 @@ import (
 // "load" variant includes reading the config, trace and prediction tables (the
 // equivalent of Vidur's warm start-up).
 func BenchmarkSplitwiseConvParity(b *testing.B) {
-	kit := parityKit(b)
+	kit := paritykit.Dir(b)
 	load := func() (vidurfmt.RunConfig, *vidurfmt.Predictions, []vidurfmt.TraceRow) {
 		cfg, err := vidurfmt.ReadRunConfigFile(filepath.Join(kit, "runs", "conv2000-sarathi", "config.json"))
 		require.NoError(b, err)

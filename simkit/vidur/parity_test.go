@@ -2,6 +2,7 @@ package vidur_test
 
 import (
 	"bytes"
+	"github.com/simval/simval/simkit/internal/paritykit"
 	"math"
 	"os"
 	"path/filepath"
@@ -22,7 +23,7 @@ const parityTolerance = 1e-3
 // requires the same completion order and, per request, TTFT (prefill_e2e_time) and
 // E2E (request_e2e_time) within parityTolerance; then the same request_metrics.csv.
 func TestParityWithVidurRuns(t *testing.T) {
-	kit := parityKit(t)
+	kit := paritykit.Dir(t)
 	preds, err := vidurfmt.LoadPredictions(filepath.Join(kit, "predictions"))
 	require.NoError(t, err)
 	for _, name := range []string{"small8-sarathi", "small8-vllm", "conv2000-sarathi"} {
@@ -73,7 +74,7 @@ func relErr(got, want float64) float64 {
 // TestParityWholeTraces runs traces of the kit that have no recorded Vidur output
 // (the whole splitwise_conv, and its first 2,000 rows stretched 4×) to completion.
 func TestParityWholeTraces(t *testing.T) {
-	kit := parityKit(t)
+	kit := paritykit.Dir(t)
 	cfg, err := vidurfmt.ReadRunConfigFile(filepath.Join(kit, "runs", "conv2000-sarathi", "config.json"))
 	require.NoError(t, err)
 	preds, err := vidurfmt.LoadPredictions(filepath.Join(kit, "predictions"))

@@ -1,6 +1,7 @@
 package vidurfmt
 
 import (
+	"github.com/simval/simval/simkit/internal/paritykit"
 	"math"
 	"os"
 	"path/filepath"
@@ -154,7 +155,7 @@ func TestLoadProfileFolder(t *testing.T) {
 // TestProfileFolderOfParityKit loads the real profiles the parity runs used: the
 // current mlp.csv and the older attention.csv without kv-cache save.
 func TestProfileFolderOfParityKit(t *testing.T) {
-	kit := parityKit(t)
+	kit := paritykit.Dir(t)
 	p, err := LoadProfileFolder(filepath.Join(kit, "profiles"), "a100", "codellama/CodeLlama-34b-Instruct-hf", "a100_pairwise_nvlink")
 	require.NoError(t, err)
 	assert.False(t, p.Attention.HasKVCacheSave)

@@ -1,6 +1,7 @@
 package vidurfmt
 
 import (
+	"github.com/simval/simval/simkit/internal/paritykit"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -82,7 +83,7 @@ func TestParseRunConfigErrors(t *testing.T) {
 // TestRunConfigOfParityKit reads the real config.json files, whose num_blocks is
 // null (the memory planner decides).
 func TestRunConfigOfParityKit(t *testing.T) {
-	kit := parityKit(t)
+	kit := paritykit.Dir(t)
 	for _, run := range []string{"small8-sarathi", "small8-vllm", "conv2000-sarathi"} {
 		c, err := ReadRunConfigFile(filepath.Join(kit, "runs", run, "config.json"))
 		require.NoError(t, err, run)
@@ -97,7 +98,7 @@ func TestRunConfigOfParityKit(t *testing.T) {
 // TestTraceOfParityKit: the parity kit's README says trace_replay shortens 143 of the
 // 2,000 prompts of conv2000-sarathi to fit max_tokens 4096.
 func TestTraceOfParityKit(t *testing.T) {
-	kit := parityKit(t)
+	kit := paritykit.Dir(t)
 	rows, err := ReadTraceFile(filepath.Join(kit, "runs", "conv2000-sarathi", "trace.csv"), DefaultTraceReplay())
 	require.NoError(t, err)
 	require.Len(t, rows, 2000)

@@ -1,4 +1,7 @@
-package vidur_test
+// Package paritykit finds the folder of real Vidur runs that the parity tests read
+// (../shared/vidur-parity beside the repository, or SIMVAL_VIDUR_PARITY). It is
+// test support only: nothing from that folder is copied into the repository.
+package paritykit
 
 import (
 	"errors"
@@ -8,10 +11,10 @@ import (
 	"testing"
 )
 
-// parityKit returns the folder of real Vidur runs (SIMVAL_VIDUR_PARITY, default
+// Dir returns the folder of real Vidur runs (SIMVAL_VIDUR_PARITY, default
 // ../shared/vidur-parity beside the repository), skipping the test when it is absent.
 // Nothing from it is copied into the repository.
-func parityKit(t testing.TB) string {
+func Dir(t testing.TB) string {
 	t.Helper()
 	dir := os.Getenv("SIMVAL_VIDUR_PARITY")
 	if dir == "" {
