@@ -34,6 +34,11 @@ type Simulator struct {
 	NoCPUOverhead bool
 	// Extrapolate allows look-ups outside the profiled grid (reported as warnings).
 	Extrapolate bool
+	// Replicas (0 means 1) identical replicas behind GlobalScheduler ("round_robin",
+	// "lor" or "random", seeded by Seed), for capacity what-ifs.
+	Replicas        int
+	GlobalScheduler string
+	Seed            uint64
 }
 
 // Name implements System.
@@ -50,6 +55,7 @@ func (s Simulator) Run(_ context.Context, tgt *targets.Target, reqs []scenarios.
 	if err != nil {
 		return nil, err
 	}
+	opts.Replicas, opts.GlobalScheduler, opts.Seed = s.Replicas, s.GlobalScheduler, s.Seed
 	res, err := simkit.Simulate(opts, reqs)
 	if err != nil {
 		return nil, err
@@ -64,7 +70,7 @@ func (s Simulator) Run(_ context.Context, tgt *targets.Target, reqs []scenarios.
 	if s.NoCPUOverhead {
 		// Name what the kernel-only prediction leaves out: the CPU share of the full
 		// prediction of the same requests.
-		full, err := Simulator{Extrapolate: s.Extrapolate}.Run(context.Background(), tgt, reqs)
+		full, err := Simulator{Extrapolate: s.Extrapolate, Replicas: s.Replicas, GlobalScheduler: s.GlobalScheduler, Seed: s.Seed}.Run(context.Background(), tgt, reqs)
 		if err == nil && full.Breakdown.BusyS > 0 {
 			out.Warnings = append(out.Warnings, fmt.Sprintf(
 				"CPU overhead switched off: this kernel-only prediction misses the CPU share of each step, %.1f%% of the full prediction's busy time (%.3f of %.3f s)",

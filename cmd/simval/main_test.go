@@ -137,3 +137,25 @@ func TestValidateReportDir(t *testing.T) {
 		}
 	}
 }
+
+func TestSimReplicas(t *testing.T) {
+	one, _, code := runCLI(t, "sim", "--target", h200, "--scenario", "batched-burst", "--format", "json")
+	require.Equal(t, 0, code)
+	two, _, code := runCLI(t, "sim", "--target", h200, "--scenario", "batched-burst", "--format", "json", "--replicas", "2")
+	require.Equal(t, 0, code)
+	e2eP50 := func(out string) float64 {
+		var doc struct {
+			Summary struct {
+				E2E struct {
+					P50 float64 `json:"p50"`
+				} `json:"e2e"`
+			} `json:"summary"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &doc))
+		return doc.Summary.E2E.P50
+	}
+	assert.Less(t, e2eP50(two), e2eP50(one), "two replicas share the burst, so requests finish sooner")
+	_, errOut, code := runCLI(t, "sim", "--target", h200, "--scenario", "batched-burst", "--replicas", "2", "--global-scheduler", "bogus")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "bogus")
+}

@@ -15,8 +15,10 @@ import (
 )
 
 type simFlags struct {
-	target, scenario, trace, format string
-	noCPU, extrapolate              bool
+	target, scenario, trace, format, global string
+	noCPU, extrapolate                      bool
+	replicas                                int
+	seed                                    uint64
 }
 
 func newSimCmd() *cobra.Command {
@@ -35,6 +37,9 @@ func newSimCmd() *cobra.Command {
 	cmd.Flags().StringVar(&f.format, "format", "table", "output format: table, json or vidur-csv")
 	cmd.Flags().BoolVar(&f.noCPU, "no-cpu-overhead", false, "kernel-only prediction (no CPU overhead per step)")
 	cmd.Flags().BoolVar(&f.extrapolate, "extrapolate", false, "allow look-ups outside the profiled grid (reported as warnings)")
+	cmd.Flags().IntVar(&f.replicas, "replicas", 1, "identical replicas of the target behind a global scheduler (capacity what-ifs)")
+	cmd.Flags().StringVar(&f.global, "global-scheduler", "round_robin", "round_robin, lor (least outstanding requests) or random")
+	cmd.Flags().Uint64Var(&f.seed, "seed", 0, "seed of the random global scheduler")
 	_ = cmd.MarkFlagRequired("target")
 	cmd.MarkFlagsMutuallyExclusive("scenario", "trace")
 	cmd.MarkFlagsOneRequired("scenario", "trace")
@@ -68,7 +73,8 @@ func runSim(cmd *cobra.Command, f simFlags) error {
 	} else if reqs, err = scenarios.ReadTrace(f.trace); err != nil {
 		return err
 	}
-	sys := suite.Simulator{NoCPUOverhead: f.noCPU, Extrapolate: f.extrapolate}
+	sys := suite.Simulator{NoCPUOverhead: f.noCPU, Extrapolate: f.extrapolate,
+		Replicas: f.replicas, GlobalScheduler: f.global, Seed: f.seed}
 	out, err := sys.Run(cmd.Context(), tgt, reqs)
 	if err != nil {
 		return err
