@@ -44,7 +44,8 @@ func realFromBaseline(b *realkit.Baseline, sc *scenarios.Scenario, tgt *targets.
 	if err != nil {
 		return nil, "", err
 	}
-	real := &Real{Settings: b.Meta.Settings, Source: name}
+	real := &Real{Settings: b.Meta.Settings, Source: name, GPU: b.Meta.GPU.Name, GPUDriver: b.Meta.GPU.Driver,
+		Engine: b.Meta.Engine, EngineVersion: b.Meta.EngineVersion}
 	for i, rep := range b.Repetitions {
 		if len(rep.Records) != len(reqs) {
 			return nil, "", fmt.Errorf("%s: repetition %d has %d of %d requests", name, i+1, len(rep.Records), len(reqs))

@@ -17,6 +17,9 @@ type Real struct {
 	// Source says where it came from (a baseline file, a live run).
 	Source   string
 	Warnings []string
+	// Provenance of the real side, checked against the profile the prediction came
+	// from: a profile of another GPU or engine version predicts something else.
+	GPU, GPUDriver, Engine, EngineVersion string
 }
 
 // Evaluation is one scenario × target × system: the outcome, its invariant
@@ -70,6 +73,9 @@ func Evaluate(ctx context.Context, sc *scenarios.Scenario, tgt *targets.Target, 
 	if len(ev.Mismatches) > 0 {
 		cmp.Problems = append(cmp.Problems, (&validation.ErrMisaligned{Mismatches: ev.Mismatches}).Error())
 	}
+	problems, warnings := provenanceChecks(real, out.Profile)
+	cmp.Problems = append(cmp.Problems, problems...)
+	cmp.Warnings = append(cmp.Warnings, warnings...)
 	ev.Comparison = &cmp
 	rep := &validation.Report{
 		Scenario: sc.Name, Target: tgt.Name, Comparison: cmp, Breakdown: out.Breakdown,

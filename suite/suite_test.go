@@ -10,6 +10,7 @@ import (
 
 	"github.com/simval/simval/realkit"
 	"github.com/simval/simval/scenarios"
+	"github.com/simval/simval/simkit"
 	"github.com/simval/simval/targets"
 	"github.com/simval/simval/validation"
 )
@@ -131,4 +132,34 @@ func TestEvaluateJudgesAgainstTheBaseline(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, ev.Comparison.Pass())
 	assert.Contains(t, strings.Join(ev.Comparison.Problems, "\n"), "token_budget: real 8192, sim 512")
+}
+
+func TestProvenanceChecks(t *testing.T) {
+	prof := &simkit.Provenance{GPU: "NVIDIA H200", GPUDriver: "580", Engine: "hfcb", EngineVersion: "5.17.0"}
+	tests := []struct {
+		name           string
+		real           Real
+		problem, warns string
+	}{
+		{"same", Real{GPU: "NVIDIA H200", GPUDriver: "580", Engine: "hfcb", EngineVersion: "5.17.0"}, "", ""},
+		{"unknown fields are not compared", Real{}, "", ""},
+		{"other engine version", Real{Engine: "hfcb", EngineVersion: "5.18.0"}, "profile measured on hfcb 5.17.0, real run on 5.18.0", ""},
+		{"other gpu", Real{GPU: "NVIDIA A100-SXM4-80GB"}, `profile measured on GPU "NVIDIA H200"`, ""},
+		{"other driver warns", Real{GPUDriver: "570"}, "", "GPU driver 580, real run with 570"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, w := provenanceChecks(&tc.real, prof)
+			if tc.problem == "" {
+				assert.Empty(t, p)
+			} else {
+				assert.Contains(t, strings.Join(p, "\n"), tc.problem)
+			}
+			if tc.warns == "" {
+				assert.Empty(t, w)
+			} else {
+				assert.Contains(t, strings.Join(w, "\n"), tc.warns)
+			}
+		})
+	}
 }

@@ -19,6 +19,9 @@ type Outcome struct {
 	Breakdown *validation.Breakdown
 	Steps     int
 	Warnings  []string
+	// Profile is the provenance of the profile the prediction came from; nil for a
+	// system that has none (a live engine).
+	Profile *simkit.Provenance
 }
 
 // System is anything the suite can judge: it turns a scenario's requests on a target
@@ -66,6 +69,10 @@ func (s Simulator) Run(_ context.Context, tgt *targets.Target, reqs []scenarios.
 		Breakdown: &validation.Breakdown{KernelS: res.KernelS, CPUS: res.CPUS, BusyS: res.BusyS},
 		Steps:     res.Steps,
 		Warnings:  res.Warnings,
+	}
+	if opts.Profile != nil {
+		prov := opts.Profile.Provenance
+		out.Profile = &prov
 	}
 	if s.NoCPUOverhead {
 		// Name what the kernel-only prediction leaves out: the CPU share of the full
