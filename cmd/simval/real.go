@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -19,6 +20,7 @@ type realFlags struct {
 	engine, scenario, trace, target, out, python, model, warmup, baseURL, apiModel string
 	repetitions                                                                    int
 	readyTimeout                                                                   time.Duration
+	driverArgs                                                                     []string
 }
 
 func newRealCmd() *cobra.Command {
@@ -42,6 +44,7 @@ func newRealCmd() *cobra.Command {
 	fl.DurationVar(&f.readyTimeout, "ready-timeout", 20*time.Minute, "time allowed for loading and warm-up")
 	fl.StringVar(&f.baseURL, "base-url", "", "openai: server base URL, e.g. http://127.0.0.1:8000")
 	fl.StringVar(&f.apiModel, "api-model", "", "openai: model name the server serves")
+	fl.StringArrayVar(&f.driverArgs, "driver-arg", nil, "extra flag for the engine driver (repeatable), e.g. --driver-arg=--no-cuda-graph")
 	for _, n := range []string{"engine", "target", "out"} {
 		_ = cmd.MarkFlagRequired(n)
 	}
@@ -83,7 +86,7 @@ func runReal(cmd *cobra.Command, f realFlags) error {
 			run.Meta.Settings = tgt.Settings // a server does not report its resolved settings
 		}
 	} else {
-		spec := realkit.DriverSpec{Engine: f.engine, Python: f.python}
+		spec := realkit.DriverSpec{Engine: f.engine, Python: f.python, Args: f.driverArgs}
 		if f.model != "" {
 			spec.Args = append(spec.Args, "--model", f.model)
 		}
@@ -98,15 +101,21 @@ func runReal(cmd *cobra.Command, f realFlags) error {
 		})
 	}
 	if run != nil && len(run.Repetitions) > 0 {
+		// A run that died keeps every request it finished, in a file that cannot be
+		// mistaken for a complete baseline.
+		out := f.out
+		if err != nil {
+			out = strings.TrimSuffix(f.out, ".json") + ".partial.json"
+		}
 		b := realkit.NewBaseline(tgt.Name, name, run, time.Now())
 		var buf bytes.Buffer
 		if werr := realkit.WriteBaseline(&buf, b); werr != nil {
 			return fmt.Errorf("%w (and the run: %v)", werr, err)
 		}
-		if werr := os.WriteFile(f.out, buf.Bytes(), 0o644); werr != nil {
+		if werr := os.WriteFile(out, buf.Bytes(), 0o644); werr != nil {
 			return werr
 		}
-		fmt.Fprintf(stderr, "wrote %s (%d repetitions)\n", f.out, len(run.Repetitions))
+		fmt.Fprintf(stderr, "wrote %s (%d repetitions)\n", out, len(run.Repetitions))
 	}
 	return err
 }
