@@ -106,16 +106,8 @@ func NewHFCBPredictor(p *Profile, o Options, cpuPerKVTokenMS float64) (Predictor
 	if p == nil {
 		return nil, errors.New("simkit: hfcb predictor: no profile")
 	}
-	if err := p.checkSource(); err != nil {
+	if err := p.checkUsableFor(o); err != nil {
 		return nil, err
-	}
-	if err := p.checkModel(o.Model); err != nil {
-		return nil, err
-	}
-	if o.Settings.AttentionBackend != "" {
-		if err := p.checkBackend(o.Settings.AttentionBackend); err != nil {
-			return nil, err
-		}
 	}
 	if max(o.Settings.TP, 1) != 1 || max(o.Settings.PP, 1) != 1 || p.Provenance.TP != 1 {
 		return nil, fmt.Errorf("hfcb predictor: tp %d, pp %d, profile tp %d: only one GPU is modelled",

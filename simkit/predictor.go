@@ -67,16 +67,8 @@ func NewProfilePredictor(p *Profile, o Options) (Predictor, error) {
 	if p == nil {
 		return nil, errors.New("simkit: no profile")
 	}
-	if err := p.checkSource(); err != nil {
+	if err := p.checkUsableFor(o); err != nil {
 		return nil, err
-	}
-	if err := p.checkModel(o.Model); err != nil {
-		return nil, err
-	}
-	if o.Settings.AttentionBackend != "" {
-		if err := p.checkBackend(o.Settings.AttentionBackend); err != nil {
-			return nil, err
-		}
 	}
 	tp, pp := max(o.Settings.TP, 1), max(o.Settings.PP, 1)
 	if tp != p.Provenance.TP {
@@ -237,3 +229,18 @@ func (pr *profilePredictor) Predict(b Batch) (StepTime, error) {
 
 // Warnings lists the look-ups extrapolated so far, one line per table.
 func (pr *profilePredictor) Warnings() []string { return pr.lk.warnings() }
+
+// checkUsableFor refuses a profile that may not predict for o: a template or
+// fallback source, another model, or another attention backend (when o names one).
+func (p *Profile) checkUsableFor(o Options) error {
+	if err := p.checkSource(); err != nil {
+		return err
+	}
+	if err := p.checkModel(o.Model); err != nil {
+		return err
+	}
+	if o.Settings.AttentionBackend != "" {
+		return p.checkBackend(o.Settings.AttentionBackend)
+	}
+	return nil
+}
