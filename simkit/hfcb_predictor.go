@@ -74,6 +74,26 @@ func LoadHFCBPredictor(fsys fs.FS, dir string, o Options) (Predictor, *Profile, 
 	return pr, p, nil
 }
 
+// LoadPredictor loads the profile bundle in dir of fsys together with the predictor
+// the engine it was measured on needs. A bundle from transformers continuous batching
+// (provenance engine "hfcb") gets the hfcb predictor, which models that engine's
+// padded, packed steps; any other bundle gets the profile predictor.
+func LoadPredictor(fsys fs.FS, dir string, o Options) (Predictor, *Profile, error) {
+	p, err := LoadProfile(fsys, dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.Provenance.Engine != "hfcb" {
+		o.Profile = p
+		pr, err := NewProfilePredictor(p, o)
+		if err != nil {
+			return nil, nil, err
+		}
+		return pr, p, nil
+	}
+	return LoadHFCBPredictor(fsys, dir, o)
+}
+
 // readHFCBKVSlope reads cpu_per_kv_token_ms, which must be the same on every row; it is
 // 0 when the file or the column is absent.
 func readHFCBKVSlope(fsys fs.FS, file string) (float64, error) {

@@ -152,32 +152,27 @@ func (t *Target) LoadProfile() (*simkit.Profile, error) {
 }
 
 // SimOptions are the simulator options that predict this target: its model, its
-// resolved engine settings and its profile; CPU overhead and extrapolation as asked.
-// A transformers continuous-batching target (scheduler hfcb) gets the hfcb predictor,
-// which models the engine's padded packed steps; others get the profile predictor.
+// resolved engine settings, its profile and the predictor the profile's engine needs
+// (simkit.LoadPredictor); CPU overhead and extrapolation as asked. The profile must
+// match the target (model, GPU, attention backend).
 func (t *Target) SimOptions(cpuOverhead, extrapolate bool) (simkit.Options, error) {
+	if t.Profile == "" {
+		return simkit.Options{}, fmt.Errorf("target %s has no profile bundle yet (field profile in %s/target.yaml)", t.Name, t.dir)
+	}
 	opts := simkit.Options{
 		Model:       t.Model,
 		Settings:    t.Settings,
 		CPUOverhead: cpuOverhead,
 		Extrapolate: extrapolate,
 	}
-	if name, _, _ := strings.Cut(t.Settings.Scheduler, ":"); name == "hfcb" && t.Profile != "" {
-		pred, p, err := simkit.LoadHFCBPredictor(t.fsys, path.Join(t.dir, t.Profile), opts)
-		if err != nil {
-			return simkit.Options{}, fmt.Errorf("target %s: %w", t.Name, err)
-		}
-		if err := p.CheckFor(t.Model, t.GPU, t.Settings.AttentionBackend); err != nil {
-			return simkit.Options{}, fmt.Errorf("target %s: %w", t.Name, err)
-		}
-		opts.Profile, opts.Predictor = p, pred
-		return opts, nil
-	}
-	p, err := t.LoadProfile()
+	pred, p, err := simkit.LoadPredictor(t.fsys, path.Join(t.dir, t.Profile), opts)
 	if err != nil {
-		return simkit.Options{}, err
+		return simkit.Options{}, fmt.Errorf("target %s: %w", t.Name, err)
 	}
-	opts.Profile = p
+	if err := p.CheckFor(t.Model, t.GPU, t.Settings.AttentionBackend); err != nil {
+		return simkit.Options{}, fmt.Errorf("target %s: %w", t.Name, err)
+	}
+	opts.Profile, opts.Predictor = p, pred
 	return opts, nil
 }
 

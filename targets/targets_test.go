@@ -1,6 +1,7 @@
 package targets
 
 import (
+	"fmt"
 	"testing"
 	"testing/fstest"
 
@@ -24,11 +25,10 @@ func TestEmbeddedCatalog(t *testing.T) {
 
 func TestSimOptionsPicksThePredictorForTheEngine(t *testing.T) {
 	tests := []struct {
-		target        string
-		wantPredictor bool // hfcb targets get the hfcb predictor; others the profile predictor
+		target, wantPredictor string // the profile's engine decides: hfcb bundles get the hfcb predictor
 	}{
-		{"h200-hfcb-qwen3-0.6b", true},
-		{"fixture-sarathi-qwen3-0.6b", false},
+		{"h200-hfcb-qwen3-0.6b", "*simkit.hfcbPredictor"},
+		{"fixture-sarathi-qwen3-0.6b", "*simkit.profilePredictor"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.target, func(t *testing.T) {
@@ -36,7 +36,7 @@ func TestSimOptionsPicksThePredictorForTheEngine(t *testing.T) {
 			require.NoError(t, err)
 			opts, err := tg.SimOptions(true, false)
 			require.NoError(t, err)
-			assert.Equal(t, tc.wantPredictor, opts.Predictor != nil)
+			assert.Equal(t, tc.wantPredictor, fmt.Sprintf("%T", opts.Predictor))
 			assert.NotNil(t, opts.Profile)
 			assert.True(t, opts.CPUOverhead)
 		})

@@ -96,6 +96,7 @@ func TestValidateExitCodes(t *testing.T) {
 		{"kernel-only fails", []string{"validate", "--target", h200, "--scenario", "queue-free-spaced", "--no-cpu-overhead"}, 1},
 		{"unknown scenario is an error", []string{"validate", "--scenario", "nope"}, 2},
 		{"unknown target is an error", []string{"validate", "--target", "nope"}, 2},
+		{"nothing judged is not a pass", []string{"validate", "--target", "fixture-sarathi-qwen3-0.6b"}, 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/simval/simval/realkit"
-	"github.com/simval/simval/scenarios"
 	"github.com/simval/simval/targets"
 )
 
@@ -58,21 +57,9 @@ func runReal(cmd *cobra.Command, f realFlags) error {
 	if err != nil {
 		return err
 	}
-	name := f.scenario
-	var reqs []scenarios.Request
-	if f.scenario != "" {
-		sc, err := scenarios.Lookup(f.scenario)
-		if err != nil {
-			return err
-		}
-		if reqs, err = sc.Requests(tgt.Name); err != nil {
-			return err
-		}
-	} else {
-		if reqs, err = scenarios.ReadTrace(f.trace); err != nil {
-			return err
-		}
-		name = "trace:" + f.trace
+	reqs, name, err := workload(f.scenario, f.trace, tgt.Name)
+	if err != nil {
+		return err
 	}
 	stderr := cmd.ErrOrStderr()
 	var run *realkit.Run

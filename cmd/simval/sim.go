@@ -61,16 +61,8 @@ func runSim(cmd *cobra.Command, f simFlags) error {
 	if err != nil {
 		return err
 	}
-	var reqs []scenarios.Request
-	if f.scenario != "" {
-		sc, err := scenarios.Lookup(f.scenario)
-		if err != nil {
-			return err
-		}
-		if reqs, err = sc.Requests(tgt.Name); err != nil {
-			return err
-		}
-	} else if reqs, err = scenarios.ReadTrace(f.trace); err != nil {
+	reqs, _, err := workload(f.scenario, f.trace, tgt.Name)
+	if err != nil {
 		return err
 	}
 	sys := suite.Simulator{NoCPUOverhead: f.noCPU, Extrapolate: f.extrapolate,
@@ -117,4 +109,19 @@ func writeSummaryTable(w io.Writer, target string, out *suite.Outcome) error {
 			1e3*m.s.Mean, 1e3*m.s.P50, 1e3*m.s.P90, 1e3*m.s.P99, 1e3*m.s.Max)
 	}
 	return tw.Flush()
+}
+
+// workload is the requests of a catalog scenario as generated for target, or of a
+// trace file, and the name a baseline records them under.
+func workload(scenario, trace, target string) ([]scenarios.Request, string, error) {
+	if scenario == "" {
+		reqs, err := scenarios.ReadTrace(trace)
+		return reqs, "trace:" + trace, err
+	}
+	sc, err := scenarios.Lookup(scenario)
+	if err != nil {
+		return nil, "", err
+	}
+	reqs, err := sc.Requests(target)
+	return reqs, scenario, err
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -107,6 +108,8 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 		}
 	}
 	if judged == 0 {
+		// Nothing compared is not a pass: say so and exit 2 after printing what was run.
+		doc.Pass = false
 		doc.Warnings = append(doc.Warnings, "no scenario × target pair has a recorded baseline: nothing was judged")
 	}
 	w := cmd.OutOrStdout()
@@ -123,6 +126,9 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 		}
 	default:
 		writeValidateTable(w, doc)
+	}
+	if judged == 0 {
+		return errors.New("nothing was judged: no selected scenario × target has a recorded baseline")
 	}
 	if !doc.Pass {
 		return errOutOfBounds
@@ -185,7 +191,10 @@ func writeValidateTable(w io.Writer, doc validateJSON) {
 		fmt.Fprintln(w, "warning:", warn)
 	}
 	verdict := "PASS"
-	if !doc.Pass {
+	switch {
+	case len(doc.Results) == 0:
+		verdict = "NOTHING JUDGED"
+	case !doc.Pass:
 		verdict = "FAIL"
 	}
 	fmt.Fprintf(w, "%s: %d comparisons\n", verdict, len(doc.Results))
