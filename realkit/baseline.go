@@ -36,17 +36,22 @@ func NewBaseline(target, scenario string, run *Run, recordedAt time.Time) *Basel
 	}
 }
 
-// WriteBaseline writes b as indented JSON ending in a newline. Floats are written in
-// Go's shortest round-trip form, so reading the file back gives the same values.
+// baselineDepth is how deep a baseline file is indented: down to the lists of records
+// and steps, each record and each step on one line of its own.
+const baselineDepth = 4
+
+// WriteBaseline writes b as indented JSON ending in a newline, one line per request
+// record and per engine step. Floats are written in Go's shortest round-trip form, so
+// reading the file back gives the same values.
 func WriteBaseline(w io.Writer, b *Baseline) error {
 	if err := b.check(); err != nil {
 		return fmt.Errorf("realkit: baseline not written: %w", err)
 	}
-	data, err := json.MarshalIndent(b, "", "  ")
+	data, err := json.Marshal(b)
 	if err != nil {
 		return fmt.Errorf("realkit: baseline: %w", err)
 	}
-	_, err = w.Write(append(data, '\n'))
+	_, err = w.Write(append(indentTo(data, baselineDepth), '\n'))
 	return err
 }
 

@@ -42,7 +42,9 @@ func sampleBaseline() *Baseline {
 					TokenTimesS: []float64{2.0000000001}, CompletionS: 2.0000000001, Restarts: 1},
 			}, SubmittedS: []float64{1e-6, 2.000001}, Lateness: Lateness{Count: 2, MaxS: 1e-6, MeanS: 1e-6,
 				P99S: 1e-6, WorstID: "1"},
-				Steps:   []Step{{Index: 0, StartS: 0.001, DurationS: 0.0231, NumRequests: 1, PrefillTokens: 7}},
+				Steps: []Step{{Index: 0, StartS: -0.5, DurationS: 0.2, Warmup: true, Captured: true, Graphs: 1},
+					{Index: 0, StartS: 0.001, DurationS: 0.0231, Items: []validation.StepItem{{ID: "0", Prefill: 7}},
+						QTokens: 7, QPad: 64, KVPad: 16384, SeqKPad: 1024, Graphs: 1}},
 				Summary: &Summary{Requests: 2, Finished: 2, T0Unix: 1795889391.4644957, T0Clock: 1411.90414364, DurationS: 2.1}},
 			{Index: 1, Records: []validation.Record{}, SubmittedS: []float64{}},
 		},
@@ -91,7 +93,7 @@ func TestReadBaselineIsStrict(t *testing.T) {
 			"baseline b.json: line 3, column"},
 		{"trailing data", func(s string) string { return s + "{}\n" }, "trailing data after the baseline object"},
 		{"token count", func(s string) string {
-			return strings.Replace(s, `"output_tokens": 1,`, `"output_tokens": 3,`, 1)
+			return strings.Replace(s, `"output_tokens":1,`, `"output_tokens":3,`, 1)
 		}, "field repetitions[0].records[1]: request 1: 1 token times for 3 output tokens"},
 		{"empty target", func(s string) string {
 			return strings.Replace(s, `"target": "h200-hfcb-qwen3-0.6b"`, `"target": ""`, 1)
@@ -132,4 +134,22 @@ func TestNewBaselineTakesTheRunAsIs(t *testing.T) {
 func TestReadBaselineFileNamesTheFile(t *testing.T) {
 	_, err := ReadBaselineFile("testdata/does-not-exist.json")
 	assert.ErrorContains(t, err, "testdata/does-not-exist.json")
+}
+
+func TestBaselineFileHasOneLinePerRecordAndStep(t *testing.T) {
+	var buf bytes.Buffer
+	require.NoError(t, WriteBaseline(&buf, sampleBaseline()))
+	lines := strings.Split(buf.String(), "\n")
+	count := func(prefix string) int {
+		n := 0
+		for _, l := range lines {
+			if strings.HasPrefix(strings.TrimSpace(l), prefix) {
+				n++
+			}
+		}
+		return n
+	}
+	assert.Equal(t, 2, count(`{"id":`), "one line per record")
+	assert.Equal(t, 2, count(`{"index":0,"start_s"`), "one line per step")
+	assert.Equal(t, 1, count(`"target": "h200-hfcb-qwen3-0.6b",`), "the head stays indented")
 }

@@ -72,7 +72,10 @@ func TestSessionAcceptsACompleteRun(t *testing.T) {
 	for _, l := range []obj{readyLine(), metaLine(),
 		requestLineFor("b", 0.5, 9, 0.6, 0.61, 0.62), // finishes first, reordered to trace order
 		requestLineFor("a", 0, 7, 0.01, 0.02),
-		{"type": "step", "rep": 0, "index": 0, "start_s": 0.0, "duration_s": 0.01, "num_requests": 1},
+		{"type": "step", "rep": 0, "index": 0, "start_s": -0.3, "duration_s": 0.2, "warmup": true, "captured": true,
+			"graphs": 1},
+		{"type": "step", "rep": 0, "index": 0, "start_s": 0.0, "duration_s": 0.01, "items": []obj{{"id": "a", "prefill": 7}},
+			"q_tokens": 7, "q_pad": 64, "kv_pad": 16384, "seqk_pad": 1024, "graphs": 1},
 		summaryLine(2)} {
 		b, _ := json.Marshal(l)
 		require.NoError(t, s.line(b))
@@ -85,7 +88,9 @@ func TestSessionAcceptsACompleteRun(t *testing.T) {
 	assert.Equal(t, []float64{0.001, 0.501}, rep.SubmittedS)
 	assert.Equal(t, []float64{0.6, 0.61, 0.62}, rep.Records[1].TokenTimesS)
 	assert.Equal(t, Summary{Requests: 2, Finished: 2, T0Unix: 1.7e9, T0Clock: 12.5, DurationS: 1}, *rep.Summary)
-	assert.Equal(t, []Step{{Index: 0, StartS: 0, DurationS: 0.01, NumRequests: 1}}, rep.Steps)
+	assert.Equal(t, []Step{{Index: 0, StartS: -0.3, DurationS: 0.2, Warmup: true, Captured: true, Graphs: 1},
+		{Index: 0, DurationS: 0.01, Items: []validation.StepItem{{ID: "a", Prefill: 7}}, QTokens: 7, QPad: 64,
+			KVPad: 16384, SeqKPad: 1024, Graphs: 1}}, rep.Steps)
 	assert.Equal(t, 2, rep.Lateness.Count)
 	assert.Equal(t, "fake", run.Meta.Settings.Scheduler)
 	assert.Equal(t, Ready{Protocol: 1, LoadS: 1.5, WarmupS: 2.5}, run.Ready)

@@ -13,10 +13,13 @@ import (
 
 // ProfileSpec says which engine to profile into which bundle folder.
 type ProfileSpec struct {
-	Engine         string // only "hfcb" has a profiler
-	Target         string // recorded in the bundle's provenance
-	OutDir         string
-	Quick          bool   // a coarser grid, for smoke runs; never for a committed profile
+	Engine string // only "hfcb" has a profiler
+	Target string // recorded in the bundle's provenance
+	OutDir string
+	Quick  bool // a coarser grid, for smoke runs; never for a committed profile
+	// FreshOnly re-measures only freshly started engine processes (their first graph
+	// captures) into the existing bundle in OutDir, rewriting its graph_capture.csv.
+	FreshOnly      bool
 	Python         string // empty means FindPython()
 	Stdout, Stderr io.Writer
 }
@@ -50,6 +53,9 @@ func Profile(ctx context.Context, spec ProfileSpec) error {
 	args := []string{filepath.Join(tmp, "drivers", "profile_"+spec.Engine+".py"), "--out", out, "--target", spec.Target}
 	if spec.Quick {
 		args = append(args, "--quick")
+	}
+	if spec.FreshOnly {
+		args = append(args, "--fresh-only")
 	}
 	cmd := exec.CommandContext(ctx, py, slices.Clip(args)...)
 	cmd.Dir = filepath.Join(tmp, "drivers")

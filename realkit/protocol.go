@@ -39,10 +39,13 @@ type Meta struct {
 	Timestamps   string `json:"timestamps"`
 	WarmupPolicy string `json:"warmup_policy"`
 	// Model is the model configuration, free-form.
-	Model       json.RawMessage `json:"model"`
-	Host        string          `json:"host"`
-	Seed        int64           `json:"seed"`
-	Repetitions int             `json:"repetitions"`
+	Model json.RawMessage `json:"model"`
+	Host  string          `json:"host"`
+	// HostCPU is the host's CPU model and logical CPU count ("" in runs recorded
+	// before it was kept).
+	HostCPU     string `json:"host_cpu,omitempty"`
+	Seed        int64  `json:"seed"`
+	Repetitions int    `json:"repetitions"`
 }
 
 // GPUInfo identifies the accelerator a run used.
@@ -60,17 +63,9 @@ type Ready struct {
 	WarmupS  float64 `json:"warmup_s"`
 }
 
-// Step is one engine iteration, where the driver reports them. Zero counts mean
-// "not reported".
-type Step struct {
-	Index         int      `json:"index"`
-	StartS        float64  `json:"start_s"`
-	DurationS     float64  `json:"duration_s"`
-	NumRequests   int      `json:"num_requests,omitempty"`
-	PrefillTokens int      `json:"prefill_tokens,omitempty"`
-	DecodeTokens  int      `json:"decode_tokens,omitempty"`
-	RequestIDs    []string `json:"request_ids,omitempty"`
-}
+// Step is one engine iteration, where the driver reports them (the step line less its
+// "type" and "rep"): validation's step-trace record.
+type Step = validation.Step
 
 // Summary is the driver's end-of-repetition line. Only counts and the t0 anchor
 // are taken from it; every statistic is recomputed from the records.

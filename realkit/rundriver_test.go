@@ -58,10 +58,24 @@ func TestRunDriverRecordsEveryRequest(t *testing.T) {
 	assert.Contains(t, run.Meta.WarmupPolicy, "before the first repetition only")
 	assert.Contains(t, run.Command, "drivers/fake_driver.py --trace trace.jsonl --repetitions 2 --seed 0 --steps")
 	require.Len(t, run.Repetitions, 2)
-	for _, rep := range run.Repetitions {
+	for r, rep := range run.Repetitions {
 		require.Len(t, rep.Records, len(reqs))
 		require.NotNil(t, rep.Summary)
-		assert.Len(t, rep.Steps, len(reqs))
+		timed, warm := 0, 0
+		for _, st := range rep.Steps {
+			if st.Warmup {
+				warm++
+				assert.Negative(t, st.StartS, "warm-up steps come before t0")
+			} else {
+				timed++
+			}
+		}
+		assert.Equal(t, len(reqs), timed)
+		if r == 0 {
+			assert.Positive(t, warm, "the warm-up's steps go with repetition 0")
+		} else {
+			assert.Zero(t, warm, "no warm-up before later repetitions")
+		}
 		for i, rec := range rep.Records {
 			assert.Equal(t, reqs[i].ID, rec.ID, "records are in trace order")
 			assert.Equal(t, reqs[i].ArrivalS, rec.ArrivalS)
@@ -242,4 +256,22 @@ func ids(recs []validation.Record) []string {
 		out[i] = r.ID
 	}
 	return out
+}
+
+func TestRunFreshProcessesMergesOneProcessPerRepetition(t *testing.T) {
+	requirePython(t)
+	reqs := []scenarios.Request{{ID: "a", ArrivalS: 0, PromptTokens: 4, OutputTokens: 3},
+		{ID: "b", ArrivalS: 0.01, PromptTokens: 4, OutputTokens: 2}}
+	run, err := RunFreshProcesses(t.Context(), fakeSpec(), reqs,
+		RunOptions{Repetitions: 3, Warmup: "none", Steps: true, KillGrace: time.Second})
+	require.NoError(t, err)
+	require.Len(t, run.Repetitions, 3)
+	assert.Equal(t, 3, run.Meta.Repetitions)
+	assert.Contains(t, run.Meta.WarmupPolicy, "a fresh engine process for every repetition")
+	for k, rep := range run.Repetitions {
+		assert.Equal(t, k, rep.Index)
+		assert.Len(t, rep.Records, 2)
+		assert.NotEmpty(t, rep.Steps)
+	}
+	assert.Contains(t, run.Command, "--repetitions 1")
 }

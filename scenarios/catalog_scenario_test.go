@@ -7,38 +7,51 @@ import (
 	"github.com/simval/simval/suite"
 )
 
-// One Go test per catalog scenario: simval's simulator on every target with a
-// profile, checked against invariants, its golden summary (exactly) and each recorded
-// real baseline within the scenario's bounds. `go test -tags gpu` adds a live run.
+// The catalog's scenarios as table-driven tests, one test per regime and one subtest
+// per scenario (TestQueueFree/queue-free-spaced, TestBatched/poisson-moderate, …): a new
+// YAML in the catalog is a new subtest, with no Go code. Each runs simval's simulator
+// on every target with a profile, checked against invariants, its golden summary
+// (exactly) and each recorded real baseline within the scenario's bounds;
+// `go test -tags gpu` adds a live run.
 
-func TestQueueFreeSpaced(t *testing.T) { runCatalogScenario(t, "queue-free-spaced") }
+// regimeTests maps each regime to the test that runs its scenarios; a regime not
+// listed runs under TestOtherRegimes.
+var regimeTests = map[string]string{
+	scenarios.RegimeQueueFree:  "TestQueueFree",
+	scenarios.RegimeBatched:    "TestBatched",
+	scenarios.RegimePoisson:    "TestBatched",
+	scenarios.RegimeLongPrompt: "TestBatched",
+	scenarios.RegimeCold:       "TestColdStart",
+}
 
-func TestBatchedBurst(t *testing.T) { runCatalogScenario(t, "batched-burst") }
+func TestQueueFree(t *testing.T) { runRegimeTest(t, "TestQueueFree") }
 
-func TestBatchedPoissonModerate(t *testing.T) { runCatalogScenario(t, "poisson-moderate") }
+func TestBatched(t *testing.T) { runRegimeTest(t, "TestBatched") }
 
-func TestBatchedLongPromptMixed(t *testing.T) { runCatalogScenario(t, "long-prompt-mixed") }
+func TestColdStart(t *testing.T) { runRegimeTest(t, "TestColdStart") }
 
-// covered lists the scenarios that have a test above; a catalog scenario without one
-// fails TestEveryCatalogScenarioHasATest.
-var covered = map[string]bool{
-	"queue-free-spaced": true, "batched-burst": true, "poisson-moderate": true, "long-prompt-mixed": true,
+func TestOtherRegimes(t *testing.T) { runRegimeTest(t, "") }
+
+func runRegimeTest(t *testing.T, test string) {
+	all, err := scenarios.Catalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := 0
+	for _, sc := range all {
+		if regimeTests[sc.Regime] != test {
+			continue
+		}
+		ran++
+		t.Run(sc.Name, func(t *testing.T) { runCatalogScenario(t, sc.Name) })
+	}
+	if ran == 0 && test != "" {
+		t.Errorf("no catalog scenario has a regime that %s runs", test)
+	}
 }
 
 func runCatalogScenario(t *testing.T, name string) {
 	t.Helper()
 	suite.RunScenario(t, name, suite.Simulator{}, suite.RecordedBaselines, true)
 	runLive(t, name)
-}
-
-func TestEveryCatalogScenarioHasATest(t *testing.T) {
-	all, err := scenarios.Catalog()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, sc := range all {
-		if !covered[sc.Name] {
-			t.Errorf("catalog scenario %s has no Go test in catalog_scenario_test.go", sc.Name)
-		}
-	}
 }

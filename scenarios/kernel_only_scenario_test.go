@@ -41,10 +41,19 @@ func TestKernelOnlyPredictionIsCaught(t *testing.T) {
 	ko, err := suite.Evaluate(context.Background(), sc, tgt, suite.Simulator{NoCPUOverhead: true}, real)
 	require.NoError(t, err)
 	assert.False(t, ko.Comparison.Pass(), "a kernel-only prediction must fail the queue-free scenario")
+	// TTFT (prefill plus the CPU work around it) misses beyond its bound; ITL misses
+	// low by the CPU share, which on the 2026-12-01 lease is ≈ 6% of a batch-1 decode
+	// step while the full prediction is ≈ 2% high, so ITL alone can land inside 5%.
 	for _, r := range ko.Comparison.Checks {
-		if (r.Metric == validation.TTFT || r.Metric == validation.ITL) && (r.Stat == validation.Mean || r.Stat == validation.P50) {
+		if r.Stat != validation.Mean && r.Stat != validation.P50 {
+			continue
+		}
+		switch r.Metric {
+		case validation.TTFT:
 			assert.Less(t, r.RelErr, -0.05, "%s %s must be under-predicted beyond its bound", r.Metric, r.Stat)
 			assert.False(t, r.Pass, "%s %s", r.Metric, r.Stat)
+		case validation.ITL:
+			assert.Negative(t, r.RelErr, "%s %s must be under-predicted", r.Metric, r.Stat)
 		}
 	}
 	for _, p := range ko.Comparison.Paired {

@@ -13,7 +13,19 @@ const (
 	RegimeBatched    = "batched"
 	RegimePoisson    = "poisson"
 	RegimeLongPrompt = "long-prompt"
+	RegimeCold       = "cold"
 )
+
+// Engine states a scenario may judge (Scenario.EngineState): what the engine has
+// captured or compiled before the timed requests arrive.
+const (
+	EngineWarm        = "warm"         // everything the workload needs is captured (the default)
+	EngineCold        = "cold"         // a freshly started engine process, no warm-up
+	EngineAfterWarmup = "after-warmup" // what the driver's warm-up left, as recorded
+)
+
+// EngineStates lists the accepted values of engine_state; "" means EngineWarm.
+var EngineStates = []string{"", EngineWarm, EngineCold, EngineAfterWarmup}
 
 // Arrival process kinds (Arrivals.Kind).
 const (
@@ -53,6 +65,11 @@ type Scenario struct {
 	// Targets holds per-target workload overrides, keyed by target name
 	// (e.g. "h200-hfcb-qwen3-0.6b"). Each set field replaces the base one.
 	Targets map[string]Workload `yaml:"targets,omitempty" json:"targets,omitempty"`
+	// EngineState is the engine state the scenario judges: warm (the default), cold or
+	// after-warmup. Real runs of a cold scenario are fresh engine processes without
+	// warm-up; a warm scenario does not judge a repetition whose timed window captured
+	// a CUDA graph.
+	EngineState string `yaml:"engine_state,omitempty" json:"engine_state,omitempty"`
 	// Bounds changes validation's default bounds; one looser than the project
 	// default needs a reason (validation.Criteria.WithOverrides holds the rules).
 	Bounds []validation.BoundOverride `yaml:"bounds,omitempty" json:"bounds,omitempty"`
@@ -112,6 +129,14 @@ type Lengths struct {
 
 // Source is the file the scenario was read from ("" when built in Go).
 func (s *Scenario) Source() string { return s.source }
+
+// State is the scenario's engine state, EngineWarm when unset.
+func (s *Scenario) State() string {
+	if s.EngineState == "" {
+		return EngineWarm
+	}
+	return s.EngineState
+}
 
 // QueueFree reports whether the scenario's regime carries the queue-free
 // precondition.

@@ -43,6 +43,10 @@ func (s *Scenario) check() []fieldError {
 	if strings.TrimSpace(s.Description) == "" {
 		add([]string{"description"}, "required: say what regime the scenario exercises and why")
 	}
+	if !slices.Contains(EngineStates, s.EngineState) {
+		add([]string{"engine_state"}, "%q is not one of %s (empty means warm)", s.EngineState,
+			strings.Join(EngineStates[1:], ", "))
+	}
 
 	base := func(field string) []string { return []string{"workload", field} }
 	errs = append(errs, s.checkWorkload(s.Workload, base, []string{"workload"})...)

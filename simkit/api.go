@@ -52,13 +52,24 @@ type Options struct {
 	// known GPUs; MaxRequestTokens 0 means Vidur's 4096.
 	GPUMemoryGB      float64
 	MaxRequestTokens int
+
+	// EngineState is what each replica's engine process has captured before the
+	// first request: warm ("" too), cold or after-warmup. Cold and after-warmup need a
+	// predictor that models graph capture (GraphModel); after-warmup also needs
+	// WarmGraphs, the graph keys the warm-up captured.
+	EngineState EngineState
+	WarmGraphs  []GraphKey
+	// StepTrace asks Simulate for Result.Steps, one per batch.
+	StepTrace bool
 }
 
 // StepTime is one predicted step (iteration) of a replica, or of one pipeline stage.
 type StepTime struct {
 	KernelS float64 // GPU kernel time of the step
-	CPUS    float64 // CPU time not hidden under kernels: TotalS − KernelS
-	TotalS  float64 // the step's wall time
+	CPUS    float64 // CPU time not hidden under kernels: TotalS − KernelS − CaptureS
+	// CaptureS is the extra time of a step that captured a new CUDA graph (0 otherwise).
+	CaptureS float64
+	TotalS   float64 // the step's wall time
 }
 
 // Result is what a simulation returns: one record per request in input order, plus
@@ -70,8 +81,12 @@ type Result struct {
 	Steps    int
 	KernelS  float64 // Σ step kernel time
 	CPUS     float64 // Σ step CPU time
+	CaptureS float64 // Σ step graph-capture time
+	Captures int     // steps that captured a graph
 	BusyS    float64 // Σ step wall time
-	Warnings []string
+	// StepTrace holds one entry per batch (stage 0) when Options.StepTrace is set.
+	StepTrace []validation.Step
+	Warnings  []string
 }
 
 // Totals is what a streaming simulation returns besides its records.
@@ -80,8 +95,12 @@ type Totals struct {
 	Steps    int
 	KernelS  float64
 	CPUS     float64
+	CaptureS float64
+	Captures int
 	BusyS    float64
 	// EndS is the simulated time of the last completion.
 	EndS     float64
 	Warnings []string
+
+	steps []validation.Step // Simulate's step trace
 }

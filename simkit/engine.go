@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/simval/simval/scenarios"
+	"github.com/simval/simval/validation"
 )
 
 // inflight is a batch between its formation and its end, passing through the stages.
@@ -23,6 +24,7 @@ type replica struct {
 	sched   Scheduler
 	running int // batches in flight
 	stages  []stageState
+	graphs  *graphCache // the replica's engine process's captured CUDA graphs
 }
 
 func (r *replica) pending() int { return r.sched.Pending() }
@@ -46,6 +48,11 @@ type engine struct {
 	keepTokens  bool
 	emit        func(*SimRequest) error
 	totals      Totals
+
+	gm    GraphModel // the predictor's capture model; nil when it has none
+	trace bool       // record steps
+	steps []validation.Step
+	past  []int // scratch: items' cached tokens for the step trace
 }
 
 func (e *engine) push(t float64, kind eventKind, rep, stage int, fl *inflight) {
@@ -191,11 +198,80 @@ func (e *engine) stageSchedule(rep *replica, stage int) error {
 		return fmt.Errorf("replica %d stage %d at %gs: predicted step time %g is not a finite non-negative time",
 			rep.id, stage, e.now, step.TotalS)
 	}
+	if stage == 0 {
+		if err := e.graphStep(rep, fl.batch, &step); err != nil {
+			return fmt.Errorf("replica %d at %gs, batch of %d requests and %d tokens: %w",
+				rep.id, e.now, len(fl.batch.Items), fl.batch.NumTokens(), err)
+		}
+	}
 	e.totals.KernelS += step.KernelS
 	e.totals.CPUS += step.CPUS
+	e.totals.CaptureS += step.CaptureS
 	e.totals.BusyS += step.TotalS
 	e.push(e.now+step.TotalS, evStageEnd, rep.id, stage, fl)
 	return nil
+}
+
+// graphStep charges a step that meets a graph key its engine process has not captured
+// yet, and records the step when a trace is kept.
+func (e *engine) graphStep(rep *replica, b Batch, step *StepTime) error {
+	if e.gm == nil && !e.trace {
+		return nil
+	}
+	var shape StepShape
+	if e.gm != nil {
+		if e.trace {
+			e.past = append(e.past[:0], make([]int, len(b.Items))...)
+			shape = e.gm.StepShape(b, e.past)
+		} else if !rep.graphs.all {
+			shape = e.gm.StepShape(b, nil)
+		}
+	}
+	captured := false
+	if e.gm != nil && !rep.graphs.all {
+		var ordinal int
+		if captured, ordinal = rep.graphs.capture(shape.Key); captured {
+			extra, err := e.gm.CaptureS(b, ordinal)
+			if err != nil {
+				return fmt.Errorf("graph capture %s: %w", shape.Key, err)
+			}
+			step.CaptureS = extra
+			step.TotalS += extra
+			e.totals.Captures++
+		}
+	}
+	if e.trace {
+		e.steps = append(e.steps, e.traceStep(rep, b, shape, *step, captured))
+	}
+	return nil
+}
+
+// traceStep is step b as a step-trace record.
+func (e *engine) traceStep(rep *replica, b Batch, shape StepShape, step StepTime, captured bool) validation.Step {
+	st := validation.Step{Index: len(e.steps), StartS: e.now, DurationS: step.TotalS, Captured: captured,
+		Items: make([]validation.StepItem, len(b.Items))}
+	for i, it := range b.Items {
+		item := validation.StepItem{ID: it.Req.Request.ID}
+		if it.Req.PrefillComplete {
+			item.Decode = 1
+		} else {
+			item.Prefill = it.Tokens
+		}
+		if e.gm != nil {
+			item.Past = e.past[i]
+		} else {
+			item.Past = it.Req.Processed
+			shape.QTokens += it.Tokens
+			shape.KVRead += it.Req.Processed
+		}
+		st.Items[i] = item
+	}
+	st.QTokens, st.KVRead = shape.QTokens, shape.KVRead
+	st.QPad, st.KVPad, st.SeqKPad = shape.Key.Q, shape.Key.KV, shape.Key.SeqK
+	if rep.graphs != nil {
+		st.Graphs = rep.graphs.size()
+	}
+	return st
 }
 
 func (e *engine) batchEnd(rep *replica, fl *inflight) error {

@@ -51,19 +51,30 @@ type hfcbPredictor struct {
 	cpuD, cpuX                   *table1
 	launchD, launchX             *table1
 	kvSlope                      float64
+	captures                     *hfcbCaptures // graph_capture.csv; nil if the bundle has none
 	lk                           lookup
 	notes                        []string
 }
 
 // LoadHFCBPredictor loads the profile bundle in dir of fsys and builds the hfcb
-// predictor from it, including cpu_overheads.csv's cpu_per_kv_token_ms, which the
-// generic loader does not keep.
+// predictor from it.
 func LoadHFCBPredictor(fsys fs.FS, dir string, o Options) (Predictor, *Profile, error) {
 	p, err := LoadProfile(fsys, dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	slope, err := readHFCBKVSlope(fsys, path.Join(dir, "cpu_overheads.csv"))
+	return hfcbFromBundle(fsys, p, o)
+}
+
+// hfcbFromBundle builds the hfcb predictor from a loaded profile plus the bundle's files
+// the generic loader does not read: cpu_overheads.csv's cpu_per_kv_token_ms and
+// graph_capture.csv.
+func hfcbFromBundle(fsys fs.FS, p *Profile, o Options) (Predictor, *Profile, error) {
+	slope, err := readHFCBKVSlope(fsys, path.Join(p.Dir, "cpu_overheads.csv"))
+	if err != nil {
+		return nil, nil, err
+	}
+	captures, err := readHFCBCaptures(fsys, path.Join(p.Dir, "graph_capture.csv"))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -71,13 +82,15 @@ func LoadHFCBPredictor(fsys fs.FS, dir string, o Options) (Predictor, *Profile, 
 	if err != nil {
 		return nil, nil, err
 	}
+	pr.(*hfcbPredictor).captures = captures
 	return pr, p, nil
 }
 
-// LoadPredictor loads the profile bundle in dir of fsys together with the predictor
-// the engine it was measured on needs. A bundle from transformers continuous batching
-// (provenance engine "hfcb") gets the hfcb predictor, which models that engine's
-// padded, packed steps; any other bundle gets the profile predictor.
+// LoadPredictor loads the profile bundle in dir of fsys (once) together with the
+// predictor the engine it was measured on needs. A bundle from transformers continuous
+// batching (provenance engine "hfcb") gets the hfcb predictor, which models that
+// engine's padded, packed steps and its graph captures; any other bundle gets the
+// profile predictor.
 func LoadPredictor(fsys fs.FS, dir string, o Options) (Predictor, *Profile, error) {
 	p, err := LoadProfile(fsys, dir)
 	if err != nil {
@@ -91,7 +104,7 @@ func LoadPredictor(fsys fs.FS, dir string, o Options) (Predictor, *Profile, erro
 		}
 		return pr, p, nil
 	}
-	return LoadHFCBPredictor(fsys, dir, o)
+	return hfcbFromBundle(fsys, p, o)
 }
 
 // readHFCBKVSlope reads cpu_per_kv_token_ms, which must be the same on every row; it is

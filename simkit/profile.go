@@ -22,8 +22,11 @@ const (
 
 // Provenance says where a profile's numbers come from (provenance.yaml).
 type Provenance struct {
-	GPU              string    `json:"gpu" yaml:"gpu"`
-	GPUDriver        string    `json:"gpu_driver" yaml:"gpu_driver"`
+	GPU       string `json:"gpu" yaml:"gpu"`
+	GPUDriver string `json:"gpu_driver" yaml:"gpu_driver"`
+	// HostCPU is the host's CPU model and logical CPU count: CPU-side step costs (and
+	// so a profile's CPU table) differ between hosts of the same GPU.
+	HostCPU          string    `json:"host_cpu,omitempty" yaml:"host_cpu,omitempty"`
 	Engine           string    `json:"engine" yaml:"engine"`
 	EngineVersion    string    `json:"engine_version" yaml:"engine_version"`
 	AttentionBackend string    `json:"attention_backend" yaml:"attention_backend"`

@@ -41,6 +41,7 @@ func Simulate(opts Options, reqs []scenarios.Request) (*Result, error) {
 		return nil, err
 	}
 	res.Steps, res.KernelS, res.CPUS, res.BusyS, res.Warnings = tot.Steps, tot.KernelS, tot.CPUS, tot.BusyS, tot.Warnings
+	res.CaptureS, res.Captures, res.StepTrace = tot.CaptureS, tot.Captures, tot.steps
 	return res, nil
 }
 
@@ -96,6 +97,7 @@ func simulate(opts Options, next func() (scenarios.Request, int, bool),
 		}
 	}
 	e.totals.Warnings = warn.list()
+	e.totals.steps = e.steps
 	return e.totals, runErr
 }
 
@@ -131,6 +133,10 @@ func newEngine(opts Options, warn *warnings) (*engine, error) {
 		global:    global,
 		touched:   make([]bool, n),
 		live:      map[int]*SimRequest{},
+		trace:     opts.StepTrace,
+	}
+	if gm, ok := pred.(GraphModel); ok {
+		e.gm = gm
 	}
 	for id := range n {
 		s, err := NewScheduler(SchedulerConfig{
@@ -145,7 +151,11 @@ func newEngine(opts Options, warn *warnings) (*engine, error) {
 		if err != nil {
 			return nil, err
 		}
-		e.replicas = append(e.replicas, &replica{id: id, sched: s, stages: make([]stageState, pp)})
+		graphs, err := newGraphCache(opts, e.gm, warn.add)
+		if err != nil {
+			return nil, err
+		}
+		e.replicas = append(e.replicas, &replica{id: id, sched: s, stages: make([]stageState, pp), graphs: graphs})
 	}
 	return e, nil
 }

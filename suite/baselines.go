@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/simval/simval/realkit"
 	"github.com/simval/simval/scenarios"
 	"github.com/simval/simval/targets"
+	"github.com/simval/simval/validation"
 )
 
 // RecordedBaselines is the RealSource of the baselines checked in beside each target
@@ -56,10 +58,48 @@ func realFromBaseline(b *realkit.Baseline, sc *scenarios.Scenario, tgt *targets.
 		if rep.Lateness.MaxS > 0.005 {
 			real.Warnings = append(real.Warnings, fmt.Sprintf("repetition %d: the driver submitted up to %.1f ms late (%s)", i+1, 1e3*rep.Lateness.MaxS, rep.Lateness.WorstID))
 		}
+		if sc.State() == scenarios.EngineWarm {
+			if why := capturedInTimedWindow(rep.Steps); why != "" {
+				real.Warnings = append(real.Warnings, fmt.Sprintf("repetition %d not judged: the scenario judges a "+
+					"warm engine, but %s", i+1, why))
+				continue
+			}
+		}
 		real.Runs = append(real.Runs, rep.Records)
+		if len(rep.Steps) > 0 {
+			real.Steps = append(real.Steps, rep.Steps)
+		}
+	}
+	if len(real.Steps) != len(real.Runs) {
+		real.Steps = nil // a step trace for some repetitions only cannot be pooled
 	}
 	real.Warnings = append(real.Warnings, b.Warnings...)
 	return real, "", nil
+}
+
+// capturedInTimedWindow names the timed steps of a repetition that captured a CUDA
+// graph and what they cost, or returns "" when none did.
+func capturedInTimedWindow(steps []validation.Step) string {
+	var caps []string
+	total := 0.0
+	for _, st := range steps {
+		if st.Warmup || !st.Captured {
+			continue
+		}
+		total += st.DurationS
+		if len(caps) < 3 {
+			caps = append(caps, fmt.Sprintf("step %d at %.3f s took %.1f ms (graph key %d, %d, %d)",
+				st.Index, st.StartS, 1e3*st.DurationS, st.QPad, st.KVPad, st.SeqKPad))
+		}
+	}
+	switch n := len(caps); {
+	case n == 0:
+		return ""
+	case n < 3:
+		return "its timed window captured a CUDA graph: " + strings.Join(caps, "; ")
+	}
+	return fmt.Sprintf("its timed window captured CUDA graphs (%.1f ms of capture steps): %s; …", 1e3*total,
+		strings.Join(caps, "; "))
 }
 
 // RealFromRun turns a live run into the Real it is judged against.

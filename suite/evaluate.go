@@ -12,7 +12,10 @@ import (
 // Real is a recorded (or live) real run of a scenario on a target: one or more
 // repetitions of the same requests, with the settings the engine resolved.
 type Real struct {
-	Runs     [][]validation.Record
+	Runs [][]validation.Record
+	// Steps are the engine's step traces of the judged repetitions (Runs[i]'s steps,
+	// its warm-up's included), where the run recorded them.
+	Steps    [][]validation.Step
 	Settings validation.EngineSettings
 	// Source says where it came from (a baseline file, a live run).
 	Source   string
@@ -37,6 +40,8 @@ type Evaluation struct {
 	Comparison *validation.Comparison
 	Mismatches []validation.Mismatch
 	Report     *validation.Report
+	// Steps compares the step traces when both sides have one.
+	Steps *validation.StepComparison
 }
 
 // Evaluate runs sys on the scenario's requests for tgt and, when real is given,
@@ -55,6 +60,11 @@ func Evaluate(ctx context.Context, sc *scenarios.Scenario, tgt *targets.Target, 
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: bounds: %w", sc.Name, err)
 	}
+	if aware, ok := sys.(StateAware); ok {
+		if sys, err = aware.ForScenario(sc, real); err != nil {
+			return nil, fmt.Errorf("%s on scenario %s, target %s: %w", sys.Name(), sc.Name, tgt.Name, err)
+		}
+	}
 	out, err := sys.Run(ctx, tgt, reqs)
 	if err != nil {
 		return nil, fmt.Errorf("%s on scenario %s, target %s: %w", sys.Name(), sc.Name, tgt.Name, err)
@@ -64,11 +74,24 @@ func Evaluate(ctx context.Context, sc *scenarios.Scenario, tgt *targets.Target, 
 		Invariants: CheckInvariants(reqs, out.Records, false),
 		Criteria:   crit, Real: real,
 	}
-	if real == nil || len(real.Runs) == 0 {
+	if real == nil {
+		return ev, nil
+	}
+	if len(real.Runs) == 0 {
+		cmp := validation.Comparison{Problems: []string{fmt.Sprintf("%s: no repetition can be judged", real.Source)}}
+		ev.Comparison = &cmp
+		ev.Report = &validation.Report{Scenario: sc.Name, Target: tgt.Name, Comparison: cmp, Warnings: real.Warnings}
 		return ev, nil
 	}
 	ev.Mismatches = validation.AlignSettings(real.Settings, out.Settings)
-	realPooled, simPooled := pool(real.Runs, out.Records)
+	sims := out.allRealizations()
+	realPooled, simPooled := pool(real.Runs, sims)
+	// Judge each statistic at the larger of its bound and its measured noise, and only
+	// where it rests on enough values per repetition (pool repeats every repetition
+	// once per realization).
+	crit.Noise = validation.NoiseFloors(real.Runs, sims)
+	crit.MinSamples, crit.Repetitions = validation.SampleRule, len(real.Runs)*len(sims)
+	ev.Criteria = crit
 	cmp := validation.Compare(realPooled, simPooled, crit)
 	if len(ev.Mismatches) > 0 {
 		cmp.Problems = append(cmp.Problems, (&validation.ErrMisaligned{Mismatches: ev.Mismatches}).Error())
@@ -85,23 +108,38 @@ func Evaluate(ctx context.Context, sc *scenarios.Scenario, tgt *targets.Target, 
 		s := validation.Spread(real.Runs)
 		rep.Spread = &s
 	}
+	if len(out.StepTrace) > 0 && len(real.Steps) > 0 {
+		st, err := validation.CompareSteps(real.Steps, out.StepTrace)
+		if err == nil {
+			ev.Steps, rep.Steps = &st, &st
+		} else {
+			rep.Warnings = append(rep.Warnings, "step traces not compared: "+err.Error())
+		}
+	}
 	ev.Report = rep
 	return ev, nil
 }
 
-func pool(runs [][]validation.Record, sim []validation.Record) (real, simOut []validation.Record) {
-	if len(runs) == 1 {
-		return runs[0], sim
+// pool pairs every real repetition with every simulated realization: each real
+// repetition's records get the suffix "@<rep>.<realization>" once per realization, and
+// each realization's records the same suffixes once per repetition, so percentiles
+// judge the pooled real distribution against the pooled prediction and paired errors
+// average over all pairs. One repetition and one realization keep their plain ids.
+func pool(runs, sims [][]validation.Record) (real, simOut []validation.Record) {
+	if len(runs) == 1 && len(sims) == 1 {
+		return runs[0], sims[0]
 	}
 	for i, run := range runs {
-		suffix := fmt.Sprintf("@%d", i+1)
-		for _, r := range run {
-			r.ID += suffix
-			real = append(real, r)
-		}
-		for _, r := range sim {
-			r.ID += suffix
-			simOut = append(simOut, r)
+		for k, sim := range sims {
+			suffix := fmt.Sprintf("@%d.%d", i+1, k+1)
+			for _, r := range run {
+				r.ID += suffix
+				real = append(real, r)
+			}
+			for _, r := range sim {
+				r.ID += suffix
+				simOut = append(simOut, r)
+			}
 		}
 	}
 	return real, simOut

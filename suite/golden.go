@@ -1,6 +1,8 @@
 package suite
 
 import (
+	"slices"
+
 	"github.com/simval/simval/validation"
 )
 
@@ -12,6 +14,8 @@ type GoldenSummary struct {
 	System   string `json:"system"`
 	Requests int    `json:"requests"`
 	Steps    int    `json:"steps"`
+	// Phases is the number of arrival-phase realizations the summary pools.
+	Phases int `json:"phases,omitempty"`
 	// Breakdown is the prediction's split into kernel and CPU time.
 	Breakdown *validation.Breakdown `json:"breakdown,omitempty"`
 	Summary   validation.RunSummary `json:"summary"`
@@ -39,8 +43,11 @@ func (e *Evaluation) Golden() GoldenSummary {
 		Requests:  len(e.Outcome.Records),
 		Steps:     e.Outcome.Steps,
 		Breakdown: e.Outcome.Breakdown,
-		Summary:   validation.SummarizeRun(e.Outcome.Records),
+		Summary:   validation.SummarizeRun(slices.Concat(e.Outcome.allRealizations()...)),
 		Warnings:  e.Outcome.Warnings,
+	}
+	if n := len(e.Outcome.allRealizations()); n > 1 {
+		g.Phases = n
 	}
 	for _, r := range e.Outcome.Records {
 		g.PerRequest = append(g.PerRequest, RequestLine{

@@ -73,15 +73,25 @@ func TestCheckInvariants(t *testing.T) {
 	}
 }
 
-func TestPoolSuffixesRepetitions(t *testing.T) {
+func TestPoolPairsEveryRepetitionWithEveryRealization(t *testing.T) {
 	a := evenRecord("a", 0, 5, 0.02, 0.02, 2)
-	real, sim := pool([][]validation.Record{{a}, {a}}, []validation.Record{a})
-	require.Len(t, real, 2)
-	require.Len(t, sim, 2)
-	assert.Equal(t, []string{"a@1", "a@2"}, []string{real[0].ID, real[1].ID})
-	assert.Equal(t, []string{"a@1", "a@2"}, []string{sim[0].ID, sim[1].ID})
-	r1, s1 := pool([][]validation.Record{{a}}, []validation.Record{a})
-	assert.Equal(t, "a", r1[0].ID, "one repetition keeps its ids")
+	b := evenRecord("a", 0, 5, 0.03, 0.02, 2)
+	real, sim := pool([][]validation.Record{{a}, {a}}, [][]validation.Record{{a}, {b}})
+	require.Len(t, real, 4)
+	require.Len(t, sim, 4)
+	ids := func(rs []validation.Record) []string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	assert.Equal(t, []string{"a@1.1", "a@1.2", "a@2.1", "a@2.2"}, ids(real))
+	assert.Equal(t, ids(real), ids(sim), "pairs share ids")
+	assert.Equal(t, []float64{0.02, 0.03, 0.02, 0.03}, []float64{sim[0].FirstTokenS, sim[1].FirstTokenS,
+		sim[2].FirstTokenS, sim[3].FirstTokenS})
+	r1, s1 := pool([][]validation.Record{{a}}, [][]validation.Record{{a}})
+	assert.Equal(t, "a", r1[0].ID, "one repetition and one realization keep their ids")
 	assert.Equal(t, "a", s1[0].ID)
 }
 
@@ -99,7 +109,9 @@ func TestRecordedBaselines(t *testing.T) {
 	require.NoError(t, err)
 	r, _, err = RecordedBaselines(sc, h200)
 	require.NoError(t, err)
-	require.Len(t, r.Runs, 3)
+	require.Len(t, r.Runs, 5)
+	require.Len(t, r.Steps, 5, "every repetition carries its step trace")
+	assert.True(t, r.Steps[0][0].Warmup, "repetition 1's trace starts with its warm-up")
 	assert.Equal(t, "hfcb:fifo", r.Settings.Scheduler)
 
 	// A baseline of another scenario is refused, naming the file.
@@ -123,8 +135,10 @@ func TestEvaluateJudgesAgainstTheBaseline(t *testing.T) {
 	assert.Empty(t, ev.Invariants)
 	assert.Empty(t, ev.Mismatches)
 	require.NotNil(t, ev.Report.Spread)
-	assert.Equal(t, 3, ev.Report.Spread.Reps)
-	assert.Equal(t, 3*8, ev.Comparison.RealRequests)
+	assert.Equal(t, 5, ev.Report.Spread.Reps)
+	assert.Equal(t, 5*8*DefaultPhases, ev.Comparison.RealRequests, "every repetition pooled with every phase realization")
+	require.NotNil(t, ev.Steps, "both sides have step traces")
+	assert.InDelta(t, 0, ev.Steps.StepCountErr, 0.01)
 
 	// Settings that differ from what the engine resolved refuse the comparison.
 	h200.Settings.TokenBudget = 512
@@ -162,4 +176,53 @@ func TestProvenanceChecks(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestWarmScenarioDoesNotJudgeARepetitionThatCaptured(t *testing.T) {
+	sc, err := scenarios.Lookup("poisson-moderate")
+	require.NoError(t, err)
+	require.Equal(t, scenarios.EngineWarm, sc.State())
+	h200, err := targets.Lookup("h200-hfcb-qwen3-0.6b")
+	require.NoError(t, err)
+	real, _, err := RecordedBaselines(sc, h200)
+	require.NoError(t, err)
+	// Repetition 2 of the 2026-12-01 recording captured one graph in its timed window.
+	assert.Len(t, real.Runs, 4)
+	joined := strings.Join(real.Warnings, "\n")
+	assert.Contains(t, joined, "repetition 2 not judged: the scenario judges a warm engine")
+	assert.Contains(t, joined, "step 191 at 4.540 s took 102.3 ms (graph key 320, 16384, 2048)")
+
+	// The same steps, with the capture flags cleared, are all judged.
+	data, name, err := h200.BaselineData(sc.Name)
+	require.NoError(t, err)
+	b, err := realkit.ReadBaseline(strings.NewReader(string(data)), name)
+	require.NoError(t, err)
+	for i := range b.Repetitions {
+		for j := range b.Repetitions[i].Steps {
+			if !b.Repetitions[i].Steps[j].Warmup {
+				b.Repetitions[i].Steps[j].Captured = false
+			}
+		}
+	}
+	all, _, err := realFromBaseline(b, sc, h200, name)
+	require.NoError(t, err)
+	assert.Len(t, all.Runs, 5)
+}
+
+func TestAfterWarmupTakesTheRecordedWarmupKeys(t *testing.T) {
+	sc, err := scenarios.Lookup("poisson-moderate")
+	require.NoError(t, err)
+	h200, err := targets.Lookup("h200-hfcb-qwen3-0.6b")
+	require.NoError(t, err)
+	real, _, err := RecordedBaselines(sc, h200)
+	require.NoError(t, err)
+	keys := WarmupGraphKeys(real.Steps[0])
+	assert.Len(t, keys, 26, "the recorded warm-up left 26 graphs")
+	after := *sc
+	after.EngineState = scenarios.EngineAfterWarmup
+	sys, err := Simulator{}.ForScenario(&after, real)
+	require.NoError(t, err)
+	assert.Equal(t, keys, sys.(Simulator).WarmGraphs)
+	_, err = Simulator{}.ForScenario(&after, nil)
+	assert.ErrorContains(t, err, "needs a recorded run with the warm-up's step trace")
 }

@@ -13,11 +13,16 @@ import (
 // Outcome is what a System produced for one scenario on one target.
 type Outcome struct {
 	Records []validation.Record
+	// Realizations are further predictions of the same requests at other arrival
+	// phases (Simulator.Phases); judged and summarised pooled with Records.
+	Realizations [][]validation.Record
 	// Settings are the settings the system ran with (resolved, for a real engine).
 	Settings validation.EngineSettings
 	// Breakdown splits a prediction into kernel and CPU time; nil when unknown.
 	Breakdown *validation.Breakdown
 	Steps     int
+	// StepTrace is the system's step trace, when it keeps one.
+	StepTrace []validation.Step
 	Warnings  []string
 	// Profile is the provenance of the profile the prediction came from; nil for a
 	// system that has none (a live engine).
@@ -31,6 +36,14 @@ type System interface {
 	Run(ctx context.Context, tgt *targets.Target, reqs []scenarios.Request) (*Outcome, error)
 }
 
+// StateAware is a System that can start from the engine state a scenario judges
+// (warm, cold, or what a recorded warm-up left).
+type StateAware interface {
+	// ForScenario returns the system set up for sc; real, when not nil, holds the
+	// recorded runs (their warm-up traces give the after-warmup state).
+	ForScenario(sc *scenarios.Scenario, real *Real) (System, error)
+}
+
 // Simulator is simval's own simulator as a System.
 type Simulator struct {
 	// NoCPUOverhead gives the kernel-only prediction (the original bug).
@@ -42,6 +55,54 @@ type Simulator struct {
 	Replicas        int
 	GlobalScheduler string
 	Seed            uint64
+	// EngineState is the engine state the simulation starts from (warm when empty);
+	// WarmGraphs are the graph keys an after-warmup state holds. Evaluate sets both
+	// from the scenario unless EngineState is set already.
+	EngineState simkit.EngineState
+	WarmGraphs  []simkit.GraphKey
+	// Phases is how many arrival-phase realizations to predict (≤ 1: one, the
+	// deterministic simulation of the arrivals as given). See phases.go.
+	Phases int
+}
+
+// ForScenario implements StateAware: the scenario's engine state, unless the
+// simulator was given one; after-warmup takes the graph keys of the first judged
+// repetition's recorded warm-up.
+func (s Simulator) ForScenario(sc *scenarios.Scenario, real *Real) (System, error) {
+	if s.Phases == 0 {
+		s.Phases = DefaultPhases
+	}
+	if s.EngineState != "" {
+		return s, nil
+	}
+	state, err := simkit.ParseEngineState(sc.State())
+	if err != nil {
+		return nil, err
+	}
+	s.EngineState = state
+	if state == simkit.StateAfterWarmup {
+		if real == nil || len(real.Steps) == 0 {
+			return nil, fmt.Errorf("scenario %s judges the after-warmup state: it needs a recorded run "+
+				"with the warm-up's step trace", sc.Name)
+		}
+		s.WarmGraphs = WarmupGraphKeys(real.Steps[0])
+	}
+	return s, nil
+}
+
+// WarmupGraphKeys are the distinct graph keys of the warm-up steps of one repetition's
+// step trace, in first-use order: what the warm-up left captured.
+func WarmupGraphKeys(steps []validation.Step) []simkit.GraphKey {
+	var keys []simkit.GraphKey
+	seen := map[simkit.GraphKey]bool{}
+	for _, st := range steps {
+		k := simkit.GraphKey{Q: st.QPad, KV: st.KVPad, SeqK: st.SeqKPad}
+		if st.Warmup && k.Q > 0 && !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }
 
 // Name implements System.
@@ -59,25 +120,34 @@ func (s Simulator) Run(_ context.Context, tgt *targets.Target, reqs []scenarios.
 		return nil, err
 	}
 	opts.Replicas, opts.GlobalScheduler, opts.Seed = s.Replicas, s.GlobalScheduler, s.Seed
+	opts.EngineState, opts.WarmGraphs, opts.StepTrace = s.EngineState, s.WarmGraphs, true
 	res, err := simkit.Simulate(opts, reqs)
 	if err != nil {
 		return nil, err
 	}
 	out := &Outcome{
-		Records:   res.Records,
-		Settings:  tgt.Settings,
-		Breakdown: &validation.Breakdown{KernelS: res.KernelS, CPUS: res.CPUS, BusyS: res.BusyS},
+		Records:  res.Records,
+		Settings: tgt.Settings,
+		Breakdown: &validation.Breakdown{KernelS: res.KernelS, CPUS: res.CPUS, CaptureS: res.CaptureS,
+			Captures: res.Captures, BusyS: res.BusyS},
 		Steps:     res.Steps,
+		StepTrace: res.StepTrace,
 		Warnings:  res.Warnings,
 	}
 	if opts.Profile != nil {
 		prov := opts.Profile.Provenance
 		out.Profile = &prov
 	}
+	if s.Phases > 1 {
+		if out.Realizations, err = phaseRealizations(opts, reqs, res, s.Phases); err != nil {
+			return nil, err
+		}
+	}
 	if s.NoCPUOverhead {
 		// Name what the kernel-only prediction leaves out: the CPU share of the full
 		// prediction of the same requests.
-		full, err := Simulator{Extrapolate: s.Extrapolate, Replicas: s.Replicas, GlobalScheduler: s.GlobalScheduler, Seed: s.Seed}.Run(context.Background(), tgt, reqs)
+		full, err := Simulator{Extrapolate: s.Extrapolate, Replicas: s.Replicas, GlobalScheduler: s.GlobalScheduler,
+			Seed: s.Seed, EngineState: s.EngineState, WarmGraphs: s.WarmGraphs}.Run(context.Background(), tgt, reqs)
 		if err == nil && full.Breakdown.BusyS > 0 {
 			out.Warnings = append(out.Warnings, fmt.Sprintf(
 				"CPU overhead switched off: this kernel-only prediction misses the CPU share of each step, %.1f%% of the full prediction's busy time (%.3f of %.3f s)",

@@ -48,7 +48,7 @@ func TestH200BaselinesRecorded(t *testing.T) {
 	require.NoError(t, err)
 	bl, err := tg.Baselines()
 	require.NoError(t, err)
-	assert.Equal(t, []string{"batched-burst", "long-prompt-mixed", "poisson-moderate", "queue-free-spaced"}, bl)
+	assert.Equal(t, []string{"batched-burst", "cold-start-burst", "long-prompt-mixed", "poisson-moderate", "queue-free-spaced"}, bl)
 }
 
 const goodTarget = `name: t1

@@ -16,9 +16,15 @@ type Row struct {
 	Sim    float64
 	RelErr float64
 	Bound  float64
-	Pass   bool
-	// Gated is false for a statistic the criteria report without judging.
+	// Noise is the statistic's measured noise floor (relative; 0 when unknown) and
+	// Effective the bound it is judged at: the larger of Bound and Noise.
+	Noise     float64
+	Effective float64
+	Pass      bool
+	// Gated is false for a statistic the criteria report without judging; Why then
+	// says why.
 	Gated bool
+	Why   string
 }
 
 // Distance compares the whole distributions of one metric: KS distance (with its
@@ -55,10 +61,22 @@ type Comparison struct {
 	Warnings []string
 }
 
-// Pass reports whether the simulator met every bound: at least one row, no
-// problems, every row within its bound and every gated distance within its bound.
+// Judged counts the rows that change the verdict.
+func (c Comparison) Judged() int {
+	n := 0
+	for _, r := range c.Checks {
+		if r.Gated {
+			n++
+		}
+	}
+	return n
+}
+
+// Pass reports whether the simulator met every bound: at least one judged row, no
+// problems, every judged row within its effective bound and every gated distance
+// within its bound. A comparison that judges nothing does not pass (NOTHING JUDGED).
 func (c Comparison) Pass() bool {
-	if len(c.Checks) == 0 || len(c.Problems) > 0 {
+	if c.Judged() == 0 || len(c.Problems) > 0 {
 		return false
 	}
 	for _, r := range c.Checks {
@@ -82,7 +100,7 @@ func (c Comparison) Worst() (Row, bool) {
 		if !r.Gated {
 			continue
 		}
-		if x := math.Abs(r.RelErr) / r.Bound; x > worst {
+		if x := math.Abs(r.RelErr) / r.Effective; x > worst {
 			best, ok, worst = r, true, x
 		}
 	}
@@ -140,7 +158,19 @@ func Compare(real, sim []Record, c Criteria) Comparison {
 			if rv == 0 && sv != 0 {
 				out.Warnings = append(out.Warnings, fmt.Sprintf("%s %s: real is 0, relative error undefined (sim %s ms)", m, st, ms(sv)))
 			}
-			out.Checks = append(out.Checks, Row{Metric: m, Stat: st, Real: rv, Sim: sv, RelErr: e, Bound: b.Max, Pass: math.Abs(e) <= b.Max, Gated: !b.Ungated})
+			row := Row{Metric: m, Stat: st, Real: rv, Sim: sv, RelErr: e, Bound: b.Max, Gated: b.Judged()}
+			if !row.Gated {
+				row.Why = b.Reason
+			}
+			if nf, ok := c.noise(m, st); ok {
+				row.Noise = nf.Rel
+			}
+			row.Effective = max(row.Bound, row.Noise)
+			row.Pass = math.Abs(e) <= row.Effective
+			if why := c.tooFew(m, st, out.Real.Get(m).Count); why != "" && row.Gated {
+				row.Gated, row.Why = false, why
+			}
+			out.Checks = append(out.Checks, row)
 		}
 	}
 
@@ -226,7 +256,7 @@ func boundWarnings(c Criteria) []string {
 	var w []string
 	for _, m := range JudgedMetrics {
 		for _, st := range AllStats {
-			if b, ok := c.Bound(m, st); ok && b.Ungated {
+			if b, ok := c.Bound(m, st); ok && b.Gate == GateReported {
 				w = append(w, fmt.Sprintf("%s %s is reported, not judged: %s", m, st, b.Reason))
 			} else if ok && b.Reason != "" {
 				w = append(w, fmt.Sprintf("bound %s %s is %s (default %s): %s",

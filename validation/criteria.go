@@ -23,18 +23,43 @@ const (
 	DefaultMaxKS = 0.10
 )
 
-// Bound is the largest |signed relative error| allowed for one (metric, stat).
-// Reason is empty for a project default and says why for a scenario's loosened one.
+// Gate says how a bound judges its statistic.
+type Gate int
+
+const (
+	// GateDefault judges at the project bound.
+	GateDefault Gate = iota
+	// GateLoosened judges at a bound looser than the project's; it carries a reason.
+	GateLoosened
+	// GateReported computes and reports the statistic without judging it; it carries
+	// a reason (a mechanism not modelled yet, too few samples).
+	GateReported
+)
+
+func (g Gate) String() string {
+	switch g {
+	case GateDefault:
+		return "default"
+	case GateLoosened:
+		return "loosened"
+	case GateReported:
+		return "reported only"
+	}
+	return fmt.Sprintf("Gate(%d)", int(g))
+}
+
+// Bound is the largest |signed relative error| allowed for one (metric, stat), and how
+// it judges. Reason is empty for a project default and says why otherwise.
 type Bound struct {
 	Metric Metric
 	Stat   Stat
 	Max    float64
+	Gate   Gate
 	Reason string
-	// Ungated statistics are computed and reported beside their bound but do not
-	// change the verdict: a scenario says so, with the reason (the mechanism the
-	// simulator does not model), when no honest bound can be held there yet.
-	Ungated bool
 }
+
+// Judged reports whether the bound changes the verdict.
+func (b Bound) Judged() bool { return b.Gate != GateReported }
 
 // BoundOverride is how a scenario file changes one bound. Loosening a bound past the
 // project default needs a Reason; tightening does not.
@@ -61,6 +86,15 @@ type Criteria struct {
 	// GateKS makes a KS distance above MaxKS (for TTFT and ITL) fail the comparison.
 	GateKS bool
 	MaxKS  float64
+	// Noise holds the measured noise floor of each statistic, where known
+	// (NoiseFloors): a statistic is judged at the larger of its bound and its floor.
+	Noise []NoiseFloor
+	// MinSamples is the fewest values per real repetition a statistic must rest on to
+	// be judged (SampleRule); nil judges every statistic that has samples.
+	MinSamples map[Stat]int
+	// Repetitions is how many real repetitions the pooled real side holds, for
+	// MinSamples (0 counts as 1).
+	Repetitions int
 }
 
 // DefaultCriteria returns the project goal: DefaultCentralBound for mean and p50,
@@ -128,7 +162,14 @@ func (c Criteria) WithOverrides(ovs []BoundOverride) (Criteria, error) {
 		if ungated && reason == "" {
 			return Criteria{}, fmt.Errorf("%s: gate false (reported, not judged) needs a reason", where)
 		}
-		nb := Bound{Metric: o.Metric, Stat: o.Stat, Max: o.Max, Reason: reason, Ungated: ungated}
+		gate := GateDefault
+		switch {
+		case ungated:
+			gate = GateReported
+		case reason != "" && o.Max > defaultBound(o.Stat):
+			gate = GateLoosened
+		}
+		nb := Bound{Metric: o.Metric, Stat: o.Stat, Max: o.Max, Gate: gate, Reason: reason}
 		if k := slices.IndexFunc(out.Bounds, func(b Bound) bool { return b.Metric == o.Metric && b.Stat == o.Stat }); k >= 0 {
 			out.Bounds[k] = nb
 		} else {

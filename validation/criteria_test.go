@@ -2,6 +2,7 @@ package validation
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 
@@ -110,7 +111,8 @@ func TestUngatedStatIsReportedNotJudged(t *testing.T) {
 	require.NoError(t, err)
 	b, ok := c.Bound(TTFT, P99)
 	require.True(t, ok)
-	assert.True(t, b.Ungated)
+	assert.Equal(t, GateReported, b.Gate)
+	assert.False(t, b.Judged())
 	assert.InDelta(t, DefaultTailBound, b.Max, 0)
 
 	recs := []Record{rec("a", 0, 0.010, 0.020), rec("b", 1, 1.010, 1.020)}
@@ -121,11 +123,86 @@ func TestUngatedStatIsReportedNotJudged(t *testing.T) {
 	assert.Contains(t, strings.Join(cmp.Warnings, "\n"), "ttft p99 is reported, not judged: capture steps")
 
 	// An ungated row out of its bound keeps its own verdict and leaves the overall one.
-	rows := []Row{{Metric: ITL, Stat: P50, RelErr: 0.01, Bound: 0.05, Pass: true, Gated: true},
-		{Metric: TTFT, Stat: P99, RelErr: -0.4, Bound: 0.10, Pass: false, Gated: false}}
+	rows := []Row{{Metric: ITL, Stat: P50, RelErr: 0.01, Bound: 0.05, Effective: 0.05, Pass: true, Gated: true},
+		{Metric: TTFT, Stat: P99, RelErr: -0.4, Bound: 0.10, Effective: 0.10, Pass: false, Gated: false}}
 	assert.True(t, Comparison{Checks: rows}.Pass())
 	worst, _ := Comparison{Checks: rows}.Worst()
 	assert.Equal(t, ITL, worst.Metric, "worst ranks gated rows only")
 	rows[1].Gated = true
 	assert.False(t, Comparison{Checks: rows}.Pass())
+}
+
+func TestAllUngatedComparisonJudgesNothingAndDoesNotPass(t *testing.T) {
+	off := false
+	var ovs []BoundOverride
+	for _, m := range JudgedMetrics {
+		for _, st := range AllStats {
+			ovs = append(ovs, BoundOverride{Metric: m, Stat: st, Gate: &off, Reason: "not modelled"})
+		}
+	}
+	c, err := DefaultCriteria().WithOverrides(ovs)
+	require.NoError(t, err)
+	real := []Record{rec("a", 0, 0.010, 0.020), rec("b", 1, 1.010, 1.020)}
+	sim := []Record{rec("a", 0, 1.000, 2.000), rec("b", 1, 2.000, 3.000)} // 100x off
+	cmp := Compare(real, sim, c)
+	assert.Zero(t, cmp.Judged())
+	assert.False(t, cmp.Pass(), "a comparison that judges nothing never passes")
+}
+
+func TestLoosenedOverrideIsALoosenedGate(t *testing.T) {
+	c, err := DefaultCriteria().WithOverrides([]BoundOverride{{Metric: TTFT, Stat: P50, Max: 0.08, Reason: "spread"},
+		{Metric: ITL, Stat: P50, Max: 0.03}})
+	require.NoError(t, err)
+	b, _ := c.Bound(TTFT, P50)
+	assert.Equal(t, GateLoosened, b.Gate)
+	b, _ = c.Bound(ITL, P50)
+	assert.Equal(t, GateDefault, b.Gate, "a tightened bound is no loosening")
+}
+
+func TestNoiseFloorRaisesTheEffectiveBoundAndSmallSamplesAreReportedOnly(t *testing.T) {
+	real := []Record{rec("a", 0, 0.010, 0.020), rec("b", 1, 1.010, 1.020)}
+	sim := []Record{rec("a", 0, 0.0108, 0.0208), rec("b", 1, 1.0108, 1.0208)} // TTFT +8%
+	c := DefaultCriteria()
+	cmp := Compare(real, sim, c)
+	row := findRow(t, cmp, TTFT, Mean)
+	assert.False(t, row.Pass, "+8%% fails the 5%% bound without noise")
+	c.Noise = []NoiseFloor{{Metric: TTFT, Stat: Mean, Rel: 0.09, Source: "arrival phase"}}
+	cmp = Compare(real, sim, c)
+	row = findRow(t, cmp, TTFT, Mean)
+	assert.True(t, row.Pass)
+	assert.InDelta(t, 0.09, row.Effective, 1e-12)
+	c.MinSamples, c.Repetitions = SampleRule, 1
+	cmp = Compare(real, sim, c)
+	row = findRow(t, cmp, TTFT, P99)
+	assert.False(t, row.Gated)
+	assert.Contains(t, row.Why, "too few values: 2 ttft values per repetition, a p99 needs at least 100")
+}
+
+func TestNoiseFloorsTakeTheLargerOfRepetitionsAndPhases(t *testing.T) {
+	r1 := []Record{rec("a", 0, 0.010, 0.020)}
+	r2 := []Record{rec("a", 0, 0.012, 0.022)}
+	s1 := []Record{rec("a", 0, 0.008, 0.018)}
+	s2 := []Record{rec("a", 0, 0.016, 0.026)}
+	floors := NoiseFloors([][]Record{r1, r2}, [][]Record{s1, s2})
+	var got NoiseFloor
+	for _, n := range floors {
+		if n.Metric == TTFT && n.Stat == Mean {
+			got = n
+		}
+	}
+	assert.Equal(t, "arrival phase", got.Source)
+	assert.InDelta(t, 2*0.008/math.Sqrt2/0.011, got.Rel, 1e-9, "two standard deviations of the phases over the pooled real mean")
+	assert.InDelta(t, 0.010, got.RepLo, 1e-12)
+	assert.InDelta(t, 0.012, got.RepHi, 1e-12)
+}
+
+func findRow(t *testing.T, c Comparison, m Metric, st Stat) Row {
+	t.Helper()
+	for _, r := range c.Checks {
+		if r.Metric == m && r.Stat == st {
+			return r
+		}
+	}
+	t.Fatalf("no row %s %s", m, st)
+	return Row{}
 }

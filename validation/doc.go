@@ -34,4 +34,14 @@
 // Output: WriteMarkdown renders a Report as summary.md; Comparison.Rows gives the
 // CLI's JSON rows; PlotCDF and PlotPerRequest draw PNGs (byte-for-byte deterministic,
 // but not golden-compared: golden the numbers behind them).
+//
+// Step traces: a Step is one engine iteration (batch), real or simulated, classified
+// by Kind (decode-only, prefill-only, mixed, capture). CompareSteps sets the timed
+// steps of a simulation (warm-up steps left out) against those of the real
+// repetitions: step-count error, the share of steps whose batch composition matches
+// position by position, mean duration per kind, and BusyAttribution, which splits
+// the error of the total busy time exactly into execution (same steps, other
+// durations), scheduling (other numbers of steps of each kind) and capture parts.
+// WritePerfetto writes both sides as a Chrome trace-event JSON file for Perfetto;
+// PlotSteps draws step durations over time as a PNG.
 package validation

@@ -17,10 +17,16 @@ type ResultRow struct {
 	Sim      float64 `json:"sim"`
 	RelErr   float64 `json:"rel_err"`
 	Bound    float64 `json:"bound"`
-	Pass     bool    `json:"pass"`
+	// Noise is the statistic's measured noise floor and EffectiveBound the bound it
+	// is judged at (the larger of Bound and Noise); fractions.
+	Noise          float64 `json:"noise"`
+	EffectiveBound float64 `json:"effective_bound"`
+	Pass           bool    `json:"pass"`
 	// Gated is false for a statistic the scenario reports without judging; its Pass
-	// is the row's own verdict and does not count towards the overall one.
-	Gated bool `json:"gated"`
+	// is the row's own verdict and does not count towards the overall one. Why says
+	// why it is not judged.
+	Gated bool   `json:"gated"`
+	Why   string `json:"why,omitempty"`
 }
 
 // Rows flattens the comparison's Checks for the CLI, in the comparison's fixed order.
@@ -29,7 +35,8 @@ func (c Comparison) Rows(scenario, target string) []ResultRow {
 	for _, r := range c.Checks {
 		out = append(out, ResultRow{
 			Scenario: scenario, Target: target, Metric: r.Metric, Stat: r.Stat,
-			Real: r.Real, Sim: r.Sim, RelErr: r.RelErr, Bound: r.Bound, Pass: r.Pass, Gated: r.Gated,
+			Real: r.Real, Sim: r.Sim, RelErr: r.RelErr, Bound: r.Bound, Noise: r.Noise, EffectiveBound: r.Effective,
+			Pass: r.Pass, Gated: r.Gated, Why: r.Why,
 		})
 	}
 	return out
@@ -47,9 +54,13 @@ func (r ResultRow) MarshalJSON() ([]byte, error) {
 		Sim      *float64 `json:"sim"`
 		RelErr   *float64 `json:"rel_err"`
 		Bound    *float64 `json:"bound"`
+		Noise    *float64 `json:"noise"`
+		Eff      *float64 `json:"effective_bound"`
 		Pass     bool     `json:"pass"`
 		Gated    bool     `json:"gated"`
-	}{r.Scenario, r.Target, r.Metric, r.Stat, finite(r.Real), finite(r.Sim), finite(r.RelErr), finite(r.Bound), r.Pass, r.Gated})
+		Why      string   `json:"why,omitempty"`
+	}{r.Scenario, r.Target, r.Metric, r.Stat, finite(r.Real), finite(r.Sim), finite(r.RelErr), finite(r.Bound),
+		finite(r.Noise), finite(r.EffectiveBound), r.Pass, r.Gated, r.Why})
 }
 
 func finite(f float64) *float64 {

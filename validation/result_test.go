@@ -16,11 +16,12 @@ func TestRowsJSON(t *testing.T) {
 	rows := c.Rows("queue-free-8", "h200-hfcb-qwen3-0.6b")
 	require.Len(t, rows, 16)
 	assert.Equal(t, ResultRow{Scenario: "queue-free-8", Target: "h200-hfcb-qwen3-0.6b", Metric: E2E, Stat: P99,
-		Real: c.Checks[15].Real, Sim: c.Checks[15].Sim, RelErr: c.Checks[15].RelErr, Bound: 0.10, Gated: true}, rows[15])
+		Real: c.Checks[15].Real, Sim: c.Checks[15].Sim, RelErr: c.Checks[15].RelErr, Bound: 0.10, EffectiveBound: 0.10, Gated: true}, rows[15])
 
 	b, err := json.Marshal(rows[0])
 	require.NoError(t, err)
-	assert.Equal(t, []string{"scenario", "target", "metric", "stat", "real", "sim", "rel_err", "bound", "pass", "gated"}, jsonKeys(t, b))
+	assert.Equal(t, []string{"scenario", "target", "metric", "stat", "real", "sim", "rel_err", "bound", "noise",
+		"effective_bound", "pass", "gated"}, jsonKeys(t, b))
 	var back map[string]any
 	require.NoError(t, json.Unmarshal(b, &back))
 	assert.Equal(t, "ttft", back["metric"])
@@ -33,7 +34,7 @@ func TestRowsJSON(t *testing.T) {
 func TestResultRowNonFiniteIsNull(t *testing.T) {
 	b, err := json.Marshal(ResultRow{Metric: ITL, Stat: Mean, Sim: 0.01, RelErr: math.Inf(1), Bound: 0.05})
 	require.NoError(t, err)
-	assert.JSONEq(t, `{"scenario":"","target":"","metric":"itl","stat":"mean","real":0,"sim":0.01,"rel_err":null,"bound":0.05,"pass":false,"gated":false}`, string(b))
+	assert.JSONEq(t, `{"scenario":"","target":"","metric":"itl","stat":"mean","real":0,"sim":0.01,"rel_err":null,"bound":0.05,"noise":0,"effective_bound":0,"pass":false,"gated":false}`, string(b))
 }
 
 // jsonKeys lists a flat JSON object's keys in document order.

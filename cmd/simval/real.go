@@ -18,6 +18,7 @@ import (
 type realFlags struct {
 	engine, scenario, trace, target, out, python, model, warmup, baseURL, apiModel string
 	repetitions                                                                    int
+	freshProcess                                                                   bool
 	readyTimeout                                                                   time.Duration
 	driverArgs                                                                     []string
 }
@@ -36,10 +37,11 @@ func newRealCmd() *cobra.Command {
 	fl.StringVar(&f.trace, "trace", "", "trace file (.csv or .jsonl)")
 	fl.StringVar(&f.target, "target", "", "target the baseline is for")
 	fl.StringVar(&f.out, "out", "", "baseline file to write")
-	fl.IntVar(&f.repetitions, "repetitions", 3, "replays of the trace in one warm engine")
+	fl.IntVar(&f.repetitions, "repetitions", 5, "replays of the trace in one engine process")
 	fl.StringVar(&f.python, "python", "", "Python interpreter for the driver (default: $SIMVAL_PYTHON or python3)")
 	fl.StringVar(&f.model, "model", "", "local model folder (default: random weights from the target's configuration)")
 	fl.StringVar(&f.warmup, "warmup", "replay", "warm-up policy: replay, shapes or none")
+	fl.BoolVar(&f.freshProcess, "fresh-process", false, "start a fresh engine process for every repetition (cold starts: use with --warmup none)")
 	fl.DurationVar(&f.readyTimeout, "ready-timeout", 20*time.Minute, "time allowed for loading and warm-up")
 	fl.StringVar(&f.baseURL, "base-url", "", "openai: server base URL, e.g. http://127.0.0.1:8000")
 	fl.StringVar(&f.apiModel, "api-model", "", "openai: model name the server serves")
@@ -78,8 +80,12 @@ func runReal(cmd *cobra.Command, f realFlags) error {
 			spec.Args = append(spec.Args, "--model", f.model)
 		}
 		bar := newBar(len(reqs)*f.repetitions, stderr)
-		run, err = realkit.RunDriver(cmd.Context(), spec, reqs, realkit.RunOptions{
-			Repetitions: f.repetitions, Warmup: f.warmup, ReadyTimeout: f.readyTimeout, Stderr: stderrIfNoBar(bar, stderr),
+		runner := realkit.RunDriver
+		if f.freshProcess {
+			runner = realkit.RunFreshProcesses
+		}
+		run, err = runner(cmd.Context(), spec, reqs, realkit.RunOptions{
+			Repetitions: f.repetitions, Warmup: f.warmup, Steps: true, ReadyTimeout: f.readyTimeout, Stderr: stderrIfNoBar(bar, stderr),
 			Progress: func(ev realkit.Event) {
 				if bar != nil && ev.Kind == "request" {
 					_ = bar.Add(1)
@@ -144,6 +150,7 @@ func newProfileCmd() *cobra.Command {
 	fl.StringVar(&spec.Target, "target", "", "target the profile is for")
 	fl.StringVar(&spec.OutDir, "out", "", "bundle folder to write")
 	fl.BoolVar(&spec.Quick, "quick", false, "coarse grid for a smoke run (never commit it)")
+	fl.BoolVar(&spec.FreshOnly, "fresh-only", false, "re-measure only fresh engine processes into the bundle in --out (its graph_capture.csv)")
 	fl.StringVar(&spec.Python, "python", "", "Python interpreter (default: $SIMVAL_PYTHON or python3)")
 	_ = cmd.MarkFlagRequired("target")
 	_ = cmd.MarkFlagRequired("out")

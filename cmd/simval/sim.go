@@ -8,7 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/simval/simval/realkit"
 	"github.com/simval/simval/scenarios"
+	"github.com/simval/simval/simkit"
 	"github.com/simval/simval/suite"
 	"github.com/simval/simval/targets"
 	"github.com/simval/simval/validation"
@@ -16,6 +18,7 @@ import (
 
 type simFlags struct {
 	target, scenario, trace, format, global string
+	engineState, warmupFrom                 string
 	noCPU, extrapolate                      bool
 	replicas                                int
 	seed                                    uint64
@@ -40,6 +43,10 @@ func newSimCmd() *cobra.Command {
 	cmd.Flags().IntVar(&f.replicas, "replicas", 1, "identical replicas of the target behind a global scheduler (capacity what-ifs)")
 	cmd.Flags().StringVar(&f.global, "global-scheduler", "round_robin", "round_robin, lor (least outstanding requests) or random")
 	cmd.Flags().Uint64Var(&f.seed, "seed", 0, "seed of the random global scheduler")
+	cmd.Flags().StringVar(&f.engineState, "engine-state", "warm", "engine state at the first request: warm (every graph captured), "+
+		"cold (a fresh engine process) or after-warmup (the graphs a recorded warm-up captured: --warmup-from)")
+	cmd.Flags().StringVar(&f.warmupFrom, "warmup-from", "", "after-warmup: a recorded run (simval real output) whose first "+
+		"repetition's warm-up step trace gives the captured graphs")
 	_ = cmd.MarkFlagRequired("target")
 	cmd.MarkFlagsMutuallyExclusive("scenario", "trace")
 	cmd.MarkFlagsOneRequired("scenario", "trace")
@@ -65,8 +72,27 @@ func runSim(cmd *cobra.Command, f simFlags) error {
 	if err != nil {
 		return err
 	}
+	state, err := simkit.ParseEngineState(f.engineState)
+	if err != nil {
+		return fmt.Errorf("--engine-state: %w", err)
+	}
 	sys := suite.Simulator{NoCPUOverhead: f.noCPU, Extrapolate: f.extrapolate,
-		Replicas: f.replicas, GlobalScheduler: f.global, Seed: f.seed}
+		Replicas: f.replicas, GlobalScheduler: f.global, Seed: f.seed, EngineState: state}
+	switch {
+	case state == simkit.StateAfterWarmup && f.warmupFrom == "":
+		return fmt.Errorf("--engine-state after-warmup needs --warmup-from, a recorded run with its warm-up's step trace")
+	case state != simkit.StateAfterWarmup && f.warmupFrom != "":
+		return fmt.Errorf("--warmup-from goes with --engine-state after-warmup")
+	case f.warmupFrom != "":
+		b, err := realkit.ReadBaselineFile(f.warmupFrom)
+		if err != nil {
+			return err
+		}
+		if sys.WarmGraphs = suite.WarmupGraphKeys(b.Repetitions[0].Steps); len(sys.WarmGraphs) == 0 {
+			return fmt.Errorf("--warmup-from %s: its first repetition has no warm-up steps with graph keys "+
+				"(recorded with --warmup none, or before step traces were kept)", f.warmupFrom)
+		}
+	}
 	out, err := sys.Run(cmd.Context(), tgt, reqs)
 	if err != nil {
 		return err
@@ -96,7 +122,11 @@ func writeSummaryTable(w io.Writer, target string, out *suite.Outcome) error {
 	s := validation.SummarizeRun(out.Records)
 	fmt.Fprintf(w, "target %s: %d requests, %d steps", target, len(out.Records), out.Steps)
 	if b := out.Breakdown; b != nil && b.BusyS > 0 {
-		fmt.Fprintf(w, ", busy %.3f s (kernel %.0f%%, CPU %.0f%%)", b.BusyS, 100*b.KernelS/b.BusyS, 100*b.CPUS/b.BusyS)
+		fmt.Fprintf(w, ", busy %.3f s (kernel %.0f%%, CPU %.0f%%", b.BusyS, 100*b.KernelS/b.BusyS, 100*b.CPUS/b.BusyS)
+		if b.Captures > 0 {
+			fmt.Fprintf(w, ", %d graph captures %.0f%%", b.Captures, 100*b.CaptureS/b.BusyS)
+		}
+		fmt.Fprint(w, ")")
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)

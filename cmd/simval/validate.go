@@ -47,7 +47,16 @@ func newValidateCmd() *cobra.Command {
 type validateJSON struct {
 	Pass     bool                   `json:"pass"`
 	Results  []validation.ResultRow `json:"results"`
+	Steps    []stepsJSON            `json:"steps,omitempty"`
 	Warnings []string               `json:"warnings"`
+}
+
+// stepsJSON is one scenario × target's step-level agreement in validate's JSON.
+type stepsJSON struct {
+	Scenario string `json:"scenario"`
+	Target   string `json:"target"`
+	validation.StepComparison
+	Dominant string `json:"dominant"`
 }
 
 func runValidate(cmd *cobra.Command, f validateFlags) error {
@@ -63,7 +72,7 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 	sys := suite.Simulator{NoCPUOverhead: f.noCPU}
 	doc := validateJSON{Pass: true, Results: []validation.ResultRow{}, Warnings: []string{}}
 	var md bytes.Buffer
-	judged := 0
+	judged, judgedRows := 0, 0
 	for _, sc := range scs {
 		for _, tgt := range tgts {
 			real, why, err := suite.RecordedBaselines(sc, tgt)
@@ -83,7 +92,12 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 				continue
 			}
 			judged++
+			judgedRows += ev.Comparison.Judged()
 			doc.Pass = doc.Pass && ev.Comparison.Pass()
+			if ev.Steps != nil {
+				doc.Steps = append(doc.Steps, stepsJSON{Scenario: sc.Name, Target: tgt.Name,
+					StepComparison: *ev.Steps, Dominant: ev.Steps.Dominant()})
+			}
 			doc.Results = append(doc.Results, ev.Comparison.Rows(sc.Name, tgt.Name)...)
 			for _, p := range ev.Comparison.Problems {
 				doc.Warnings = append(doc.Warnings, fmt.Sprintf("%s on %s: %s", sc.Name, tgt.Name, p))
@@ -111,6 +125,9 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 		// Nothing compared is not a pass: say so and exit 2 after printing what was run.
 		doc.Pass = false
 		doc.Warnings = append(doc.Warnings, "no scenario × target pair has a recorded baseline: nothing was judged")
+	} else if judgedRows == 0 {
+		doc.Pass = false
+		doc.Warnings = append(doc.Warnings, "every statistic is reported only: nothing was judged")
 	}
 	w := cmd.OutOrStdout()
 	switch f.format {
@@ -129,6 +146,9 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 	}
 	if judged == 0 {
 		return errors.New("nothing was judged: no selected scenario × target has a recorded baseline")
+	}
+	if judgedRows == 0 {
+		return errors.New("nothing was judged: every compared statistic is reported only")
 	}
 	if !doc.Pass {
 		return errOutOfBounds
@@ -172,7 +192,7 @@ func selectWork(scNames, tgtNames []string) ([]*scenarios.Scenario, []*targets.T
 
 func writeValidateTable(w io.Writer, doc validateJSON) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCENARIO\tTARGET\tMETRIC\tSTAT\tREAL ms\tSIM ms\tERR\tBOUND\tOK")
+	fmt.Fprintln(tw, "SCENARIO\tTARGET\tMETRIC\tSTAT\tREAL ms\tSIM ms\tERR\tBOUND\tNOISE\tJUDGED AT\tOK")
 	for _, r := range doc.Results {
 		ok := "ok"
 		switch {
@@ -183,8 +203,8 @@ func writeValidateTable(w io.Writer, doc validateJSON) {
 		case !r.Pass:
 			ok = "FAIL"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f%%\t%s\n", r.Scenario, r.Target, r.Metric, r.Stat,
-			ms(r.Real), ms(r.Sim), pct(r.RelErr), 100*r.Bound, ok)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f%%\t%.1f%%\t%.1f%%\t%s\n", r.Scenario, r.Target, r.Metric,
+			r.Stat, ms(r.Real), ms(r.Sim), pct(r.RelErr), 100*r.Bound, 100*r.Noise, 100*r.EffectiveBound, ok)
 	}
 	_ = tw.Flush()
 	for _, warn := range doc.Warnings {
@@ -192,7 +212,7 @@ func writeValidateTable(w io.Writer, doc validateJSON) {
 	}
 	verdict := "PASS"
 	switch {
-	case len(doc.Results) == 0:
+	case !slices.ContainsFunc(doc.Results, func(r validation.ResultRow) bool { return r.Gated }):
 		verdict = "NOTHING JUDGED"
 	case !doc.Pass:
 		verdict = "FAIL"
@@ -215,6 +235,9 @@ func writeReport(dir string, ev *suite.Evaluation) error {
 		return err
 	}
 	md.WriteString("\n![TTFT CDF](ttft_cdf.png)\n![ITL CDF](itl_cdf.png)\n![TTFT per request](ttft_per_request.png)\n![E2E per request](e2e_per_request.png)\n")
+	if ev.Steps != nil {
+		md.WriteString("![Step times](steps.png)\n\nBoth step timelines as a Chrome trace-event file (open in https://ui.perfetto.dev): [steps.perfetto.json](steps.perfetto.json)\n")
+	}
 	if err := os.WriteFile(filepath.Join(out, "summary.md"), md.Bytes(), 0o644); err != nil {
 		return err
 	}
@@ -237,6 +260,19 @@ func writeReport(dir string, ev *suite.Evaluation) error {
 		{"e2e_per_request.png", func(w io.Writer) error {
 			return validation.PlotPerRequest(w, title+": E2E (repetition 1)", validation.E2E, real, sim)
 		}},
+	}
+	if ev.Steps != nil {
+		plots = append(plots, struct {
+			file string
+			draw func(io.Writer) error
+		}{"steps.png", func(w io.Writer) error {
+			return validation.PlotSteps(w, title+": step times", ev.Real.Steps, ev.Outcome.StepTrace)
+		}}, struct {
+			file string
+			draw func(io.Writer) error
+		}{"steps.perfetto.json", func(w io.Writer) error {
+			return validation.WritePerfetto(w, title, ev.Real.Steps, ev.Outcome.StepTrace)
+		}})
 	}
 	for _, p := range plots {
 		var buf bytes.Buffer

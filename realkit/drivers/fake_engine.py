@@ -92,8 +92,9 @@ class FakeEngine(replay.EngineAdapter):
                 raise replay.EngineError(f"fake engine crashed after {self.returned} requests")
             self.returned += 0 if warm else 1
             if self.steps_on:
-                self.steps.append({"start": done - self.step_s, "duration_s": self.step_s, "num_requests": 1,
-                                   "prefill_tokens": 0, "decode_tokens": 1, "request_ids": [fin.id]})
+                self.steps.append({"start": done - self.step_s, "duration_s": self.step_s,
+                                   "items": [{"id": fin.id, "decode": 1, "past": 8}], "q_tokens": 1, "kv_read": 8,
+                                   "captured": warm, "graphs": 1})
             out.append(fin)
         return out
 

@@ -168,25 +168,66 @@ def resolved_settings(mgr, cbc, model, model_name: str) -> dict:
     }
 
 
-def batch_composition(states) -> dict:
-    """num_requests, prefill_tokens and decode_tokens of a scheduled batch (best effort).
+def step_items(states, trace_ids: dict) -> list:
+    """The requests of a scheduled batch as step items: trace id, prefill query tokens
+    (0 for a decode), decode (1 or 0) and cached tokens before the step.
 
-    A request with more than one query token is prefilling (transformers 5.17 marks a
-    request DECODING as soon as its last prefill chunk is scheduled, so the status
-    cannot tell); a one-token prompt is therefore counted as a decode.
+    Read after prepare_next_batch, when position_offset has already advanced by the
+    query length. A request is decoding when it has generated a token already
+    (transformers 5.17 marks a request DECODING as soon as its last prefill chunk is
+    scheduled, so the status cannot tell); a one-token prompt's prefill therefore
+    counts as a prefill of one token.
     """
-    n = prefill = decode = 0
+    items = []
     for item in states or []:
         st = getattr(item, "state", item)
-        n += 1
         q = getattr(item, "query_length", None)
         if not isinstance(q, int):
             q = len(getattr(st, "tokens_to_process", None) or [])
-        if q > 1 or "PREFILL" in status_name(getattr(st, "status", None)):
-            prefill += q
+        offset = getattr(st, "position_offset", None)
+        past = max(0, offset - q) if isinstance(offset, int) else 0
+        eid = getattr(st, "request_id", None)
+        decoding = q == 1 and len(getattr(st, "generated_tokens", None) or []) > 0
+        rec = {"id": trace_ids.get(eid, str(eid))}
+        if decoding:
+            rec["decode"] = 1
         else:
-            decode += 1
-    return {"num_requests": n, "prefill_tokens": prefill, "decode_tokens": decode}
+            rec["prefill"] = q
+        if past:
+            rec["past"] = past
+        items.append(rec)
+    return items
+
+
+def graph_state(io) -> tuple:
+    """(graph key, graph cache size) of the engine's inputs-and-outputs object after
+    a step's forward: transformers 5.17 keys CUDA graphs on _get_graph_key(), i.e.
+    (padded query tokens, padded cached tokens read, padded max key length) on the
+    varlen path and (padded query tokens,) on the decode fast path, and keeps them in
+    a plain dict (CudaGraphBuffer._storage, no eviction). None where not readable."""
+    key = None
+    getter = getattr(io, "_get_graph_key", None)
+    if callable(getter):
+        try:
+            key = tuple(int(k) for k in getter())
+        except (TypeError, ValueError, AttributeError):
+            key = None
+    storage = getattr(getattr(io, "graphs", None), "_storage", None)
+    size = len(storage) if isinstance(storage, dict) else None
+    return key, size
+
+
+def shape_fields(key, q_tokens: int, kv_read: int, graphs_before, graphs_after) -> dict:
+    """The step line's shape fields from the graph key and the cache sizes around it."""
+    out = {"q_tokens": q_tokens, "kv_read": kv_read}
+    if key:
+        out["q_pad"] = key[0]
+        if len(key) >= 3:
+            out["kv_pad"], out["seqk_pad"] = key[1], max(key[2:])
+    if graphs_after is not None:
+        out["graphs"] = graphs_after
+        out["captured"] = graphs_before is not None and graphs_after > graphs_before
+    return out
 
 
 def dumps(value) -> str:

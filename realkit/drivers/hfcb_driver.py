@@ -120,6 +120,20 @@ class HFCBAdapter(replay.EngineAdapter):
         if not self.started:
             self.mgr.start()
             self.started = True
+            self._wait_for_batch_processor()
+
+    def _wait_for_batch_processor(self, timeout_s: float = 120.0):
+        """The generation thread builds the batch processor (cache, scheduler) after
+        start(); wait for it, so that the meta line reads resolved settings and a cold
+        replay's t0 comes after the engine is ready, as a server's first request would."""
+        start = time.perf_counter()
+        while getattr(self.mgr, "batch_processor", None) is None:
+            waited = time.perf_counter() - start
+            if waited > timeout_s:
+                raise replay.EngineError(f"the continuous-batching manager built no batch processor in {timeout_s:.0f} s")
+            if waited > 5 and not self._running():  # the thread may not report running at once
+                raise replay.EngineError("the generation thread stopped before building its batch processor")
+            time.sleep(0.01)
 
     # -- warm-up and steps ------------------------------------------------------------
 
@@ -136,8 +150,10 @@ class HFCBAdapter(replay.EngineAdapter):
         return self.warm_text
 
     def enable_steps(self):
-        """Times each step from prepare_next_batch to the end of update_batch (two
-        perf_counter calls per step) by wrapping the batch processor's class."""
+        """Records every step (warm-up included) by wrapping the batch processor's class:
+        from prepare_next_batch to the end of update_batch (two perf_counter calls per
+        step), with the batch's items, the CUDA-graph key the step used and whether the
+        graph cache grew during the step (a capture)."""
         from transformers.generation.continuous_batching import continuous_api as capi
 
         cls = api.find_attr([capi], "ContinuousBatchProcessor")
@@ -147,21 +163,30 @@ class HFCBAdapter(replay.EngineAdapter):
         adapter, prepare, update = self, cls.prepare_next_batch, cls.update_batch
 
         def timed_prepare(bp, *a, **kw):
+            io = getattr(bp, "inputs_and_outputs", None)
+            _, before = api.graph_state(io)
             start = time.perf_counter()
             scheduled = prepare(bp, *a, **kw)
             if scheduled:
-                states = getattr(getattr(bp, "inputs_and_outputs", None), "requests_in_batch", None)
+                items = api.step_items(getattr(io, "requests_in_batch", None), adapter.trace_ids)
                 with adapter.steps_lock:
-                    adapter.pending_steps.append((start, api.batch_composition(states)))
+                    adapter.pending_steps.append((start, items, before))
             return scheduled
 
         def timed_update(bp, *a, **kw):
+            # The graph key is final once the forward ran (get_model_kwargs pads the
+            # key length); update_batch does not change it.
+            key, after = api.graph_state(getattr(bp, "inputs_and_outputs", None))
             result = update(bp, *a, **kw)
             end = time.perf_counter()
             with adapter.steps_lock:
                 if adapter.pending_steps:
-                    start, comp = adapter.pending_steps.pop(0)
-                    adapter.steps.append(dict(comp, start=start, duration_s=end - start))
+                    start, items, before = adapter.pending_steps.pop(0)
+                    q = sum(it.get("prefill", 0) + it.get("decode", 0) for it in items)
+                    kv = sum(it.get("past", 0) for it in items)
+                    step = {"start": start, "duration_s": end - start, "items": items}
+                    step.update(api.shape_fields(key, q, kv, before, after))
+                    adapter.steps.append(step)
             return result
 
         cls.prepare_next_batch, cls.update_batch = timed_prepare, timed_update

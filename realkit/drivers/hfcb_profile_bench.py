@@ -17,7 +17,9 @@ import subprocess
 import sys
 import time
 
-from hfcb_profile_model import *  # noqa: F401,F403
+from hfcb_profile_model import (
+    ATTENTION_BACKEND, H200_NUM_PAGES, KV_PAD_INTERVAL, MLP_OPS, MODEL, ProfileError, _T0, _fmt, _locate, _yaml_scalar, log,
+)
 from hfcb_profile_model import _T0, _fmt, _locate, _yaml_scalar  # noqa: F401 (underscore names are not star-imported)
 
 # ---------------------------------------------------------------------------------------
@@ -204,7 +206,10 @@ def bench_attention(model, plan: dict) -> tuple:
         for i, q in enumerate(plan["attn_q"]):
             if i % 16 == 0:
                 log(f"attention KVpad {kvp}, Q {q}..")
-            distinct = min(kvp - KV_PAD_INTERVAL // 2 + q, kvp + q)
+            # Distinct cached rows: half an interval below the padded size (a typical
+            # step); a cache smaller than one interval (KVpad = its num_pages) half full.
+            half = KV_PAD_INTERVAL // 2 if kvp >= KV_PAD_INTERVAL else kvp // 2
+            distinct = min(kvp - half + q, kvp + q)
             read = torch.cat([torch.arange(distinct, device="cuda"),
                               torch.full((kvp + q - distinct,), trash, device="cuda")])
             write = torch.arange(distinct - q, distinct, device="cuda")

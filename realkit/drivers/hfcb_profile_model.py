@@ -106,13 +106,20 @@ def make_plan(quick: bool) -> dict:
             "mixed_n": [512],
             "mixed_reps": 2,
             "longctx": [],
+            "capture_prefill_n": [200, 3000],
+            "capture_mixed_b": 4,
+            "capture_mixed_n": [900],
+            "fresh_prompts": [16],
+            "fresh_runs": 1,
             "profile_b": [1],
         }
     return {
         "quick": False,
         "tokens": [1, 8, 32] + ENGINE_Q + [12288, 16384],
         "attn_q": list(ENGINE_Q),
-        "attn_kv": [16384, 32768, 49152, 65536],
+        # Below 16384: caches smaller than one KV padding interval, whose KVpad is their
+        # num_pages (num_blocks x 256), from 4 blocks up.
+        "attn_kv": [1024, 4096, 8192, 16384, 32768, 49152, 65536],
         "replays": 3,
         "prefill_n": [16, 64, 128, 256, 512, 1024, 2048, 4096, 8192],
         "prefill_reps": 3,
@@ -122,6 +129,11 @@ def make_plan(quick: bool) -> dict:
         "mixed_n": [256, 1000, 2048],
         "mixed_reps": 3,
         "longctx": [(8, 2000), (32, 2000)],
+        "capture_prefill_n": [96, 200, 700, 1500, 3000, 6000],
+        "capture_mixed_b": 16,
+        "capture_mixed_n": [150, 900, 2600, 5000],
+        "fresh_prompts": [16, 1000, 4000],
+        "fresh_runs": 2,
         "profile_b": [1, 32],
     }
 
@@ -302,7 +314,7 @@ def assemble_steps(events: list) -> list:
             if info:
                 cur = {"start": t0, "prep_ms": (t1 - t0) * 1e3, "sched_ms": 0.0, "tensors_ms": 0.0,
                        "kwargs_ms": 0.0, "launch_ms": 0.0, "wait_ms": 0.0, "update_ms": 0.0,
-                       "capture": False, "end": None, "shape": None, "next_start": None}
+                       "capture": False, "graph_key": None, "end": None, "shape": None, "next_start": None}
             continue
         if cur is None:
             continue
@@ -310,7 +322,10 @@ def assemble_steps(events: list) -> list:
             cur["sched_ms"] += (t1 - t0) * 1e3
             cur["shape"] = info
         elif kind == "graph":
-            cur["capture"] = cur["capture"] or bool(info)
+            # info: (captured, graph key), or a bare bool from older recorders
+            captured, key = info if isinstance(info, tuple) else (info, None)
+            cur["capture"] = cur["capture"] or bool(captured)
+            cur["graph_key"] = key
         elif kind in ("tensors", "kwargs", "launch", "wait", "update"):
             cur[kind + "_ms"] += (t1 - t0) * 1e3
             if kind == "update":
@@ -436,6 +451,69 @@ def cpu_rows(steps: list, kernel: KernelModel, loop_ms: float, use_phases: dict,
         med = {f: statistics.median(x[f] for x in g) for f in g[0]}
         rows.append({"batch_size": b, "num_tokens": n, "count": len(g), **med})
     return rows, clamped
+
+
+# ---------------------------------------------------------------------------------------
+# CUDA-graph capture cost — pure.
+#
+# transformers 5.17 keys its graphs on (padded query tokens, padded cached tokens read,
+# padded max key length) and captures one the first time a step meets a new key: the
+# step then runs the forward eagerly, records it into a graph and stores it (no eviction).
+# Its extra wall time over a replay is the capture cost.
+
+CAPTURE_HEADER = ["kind", "q_pad", "kv_pad", "seqk_pad", "capture_ms", "wall_ms", "warm_pred_ms"]
+CAPTURE_KINDS = ("first", "second", "decode", "prefill", "mixed")
+
+
+def capture_kind(step: dict) -> str:
+    """decode (decodes only), prefill (no decodes), mixed (both)."""
+    if step["decodes"] >= step["n_req"]:
+        return "decode"
+    if step["decodes"] == 0:
+        return "prefill"
+    return "mixed"
+
+
+def _key_fields(s: dict, eng: dict) -> tuple:
+    key = s.get("graph_key") or ()
+    if len(key) >= 3:
+        return key[0], key[1], max(key[2:])
+    q = pad_to_interval(s["q_tokens"], Q_PAD_INTERVAL, eng.get("budget", 8192))
+    kv = pad_to_interval(s["kv_read"], KV_PAD_INTERVAL, eng.get("num_pages", H200_NUM_PAGES))
+    return q, kv, ""
+
+
+def capture_rows(steps: list, bundle: dict, eng: dict, fresh: list = ()) -> list:
+    """graph_capture.csv: one row per measured step that captured a new CUDA graph, with
+    capture_ms = its wall time − the warm prediction of the same step from the bundle's
+    own tables (predict_step_ms). Kinds: decode, prefill, mixed for the calibration
+    engine's captures; ``first`` and ``second`` for the first and second capture of a
+    freshly started engine process (``fresh``: lists of steps, one list per process),
+    which also pay the process's first-use costs (``second`` only from processes that
+    served several requests at once). Steps outside the tables are skipped."""
+    def row(kind, s):
+        try:
+            warm = predict_step_ms(bundle, s["n_req"], s["q_tokens"], s["kv_read"], **eng)
+        except ProfileError:
+            return None
+        q, kv, seqk = _key_fields(s, eng)
+        return {"kind": kind, "q_pad": q, "kv_pad": kv, "seqk_pad": seqk, "capture_ms": s["wall_ms"] - warm,
+                "wall_ms": s["wall_ms"], "warm_pred_ms": warm}
+
+    rows = [r for r in (row(capture_kind(s), s) for s in steps if s["capture"]) if r]
+    for proc in fresh:
+        caps = [r for r in (row("first", s) for s in proc if s["capture"]) if r]
+        if not caps:
+            continue
+        rows.append(caps[0])
+        # A process serving several requests at once pays a second first-use cost at
+        # one later capture (its second in 12 of 18 recorded processes, a few steps
+        # later in the others); one serving a request at a time does not. The sample
+        # is the costliest capture after the first.
+        if any(s["n_req"] > 1 for s in proc) and len(caps) > 1:
+            rows.append(dict(max(caps[1:], key=lambda r: r["capture_ms"]), kind="second"))
+    rows.sort(key=lambda r: (CAPTURE_KINDS.index(r["kind"]), r["q_pad"], r["kv_pad"], r["capture_ms"]))
+    return rows
 
 
 # ---------------------------------------------------------------------------------------
@@ -584,5 +662,32 @@ METHOD = (
     "decode-only residual against the cached tokens read, within batch sizes (each batch size its own "
     "intercept), over the steady decode passes and the long-context decodes (the engine builds its read "
     "indices every step, one per cached token); cpu_total_median is normalised to no cached tokens (residual - slope x kv_read) and "
-    "a prediction adds slope x the step's cached tokens. Calibration workloads are synthetic, not the catalog's."
+    "a prediction adds slope x the step's cached tokens. graph_capture.csv: the engine keys its CUDA graphs on "
+    "(padded query tokens, padded cached tokens read, longest key length padded to a power of two >= 1024) and "
+    "captures one on a step's first use of a key; per step kind (decode-only, prefill-only, mixed) and padded Q, "
+    "capture_ms is the median of (wall of a calibration step that captured - the warm prediction of the same step "
+    "from this bundle); kind first is the first step of freshly started engine processes (the replay driver, "
+    "one-request trace, no warm-up), which also pays the process's first-use costs. "
+    "Calibration workloads are synthetic, not the catalog's."
 )
+
+
+def fresh_steps_from_run(run: dict) -> list:
+    """The timed steps of every repetition of a recorded run (simval real output, a
+    baseline) of fresh engine processes, one list per repetition, in the shape
+    capture_rows takes."""
+    procs = []
+    for rep in run["repetitions"]:
+        steps = []
+        for x in rep.get("steps") or []:
+            if x.get("warmup"):
+                continue
+            items = x.get("items", [])
+            dec = sum(1 for it in items if it.get("decode"))
+            key = tuple(x[k] for k in ("q_pad", "kv_pad", "seqk_pad") if k in x)
+            steps.append({"n_req": len(items), "decodes": dec, "prefills": len(items) - dec,
+                          "q_tokens": x.get("q_tokens", 0), "kv_read": x.get("kv_read", 0),
+                          "wall_ms": x["duration_s"] * 1e3, "capture": bool(x.get("captured")), "graph_key": key})
+        if steps:
+            procs.append(steps)
+    return procs

@@ -39,12 +39,19 @@ import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
-from hfcb_profile_model import *  # noqa: F401,F403
-from hfcb_profile_model import _T0, _fmt, _locate, _yaml_scalar  # noqa: F401 (underscore names are not star-imported)
-from hfcb_profile_bench import *  # noqa: F401,F403
-from hfcb_profile_bench import _paged_cache_view, _require_attrs  # noqa: F401
+from hfcb_profile_model import (
+    ATTENTION_BACKEND, CAPTURE_HEADER, CPU_HEADER, DTYPE, ENGINE_NAME, KernelModel, METHOD, MLP_OPS, MODEL,
+    OutOfGrid, ProfileError, _T0, admission_ms, assemble_steps, attention_rows, capture_rows, classify, cpu_csv_rows,
+    cpu_rows, grid_text, kv_slope, load_bundle, log, loop_overhead_ms, make_plan, mlp_rows, provenance_yaml,
+    separable, slope_points, write_csv,
+)
+from hfcb_profile_bench import (
+    bench_attention, bench_ops, build_model, nvidia_smi,
+)
+from replay import host_cpu
 
 # ----- engine calibration
 
@@ -101,7 +108,8 @@ class Engine:
         self.rec.wrap(bp.inputs_and_outputs, "prepare_batch_tensors", "tensors")
         self.rec.wrap(bp.inputs_and_outputs, "get_model_kwargs", "kwargs")
         self.rec.wrap(bp.model_runner, "compute_batch", "launch")
-        self.rec.wrap(bp.inputs_and_outputs, "get_graph", "graph", lambda g: g is None)
+        io = bp.inputs_and_outputs
+        self.rec.wrap(io, "get_graph", "graph", lambda g: (g is None, tuple(io._get_graph_key())))
         self.rec.wrap(bp.inputs_and_outputs, "retrieve_device_outputs", "wait")
         self.rec.wrap(bp, "update_batch", "update")
         self.rng = random.Random(1234)
@@ -194,6 +202,21 @@ def calibrate(engine: Engine, plan: dict) -> None:
             engine.wait([engine.submit(ctx, 24) for _ in range(b)])
             log(f"long-context decode at batch {b}, context {ctx} done")
 
+    def capture():
+        # New graph keys on purpose: lone prefills, then prefills beside running decodes,
+        # at query lengths no other phase uses; each step's first run captures.
+        for n in plan["capture_prefill_n"]:
+            engine.wait([engine.submit(n, 2)])
+            time.sleep(0.05)
+        dec = [engine.submit(8, 4000) for _ in range(plan["capture_mixed_b"])]
+        time.sleep(0.3)
+        for n in plan["capture_mixed_n"]:
+            engine.wait([engine.submit(n, 1)])
+            time.sleep(0.12)
+        engine.cancel(dec)
+        time.sleep(0.3)
+        log("graph-capture steps done")
+
     engine.wait([engine.submit(16, 4)])  # first request: engine warm-up
     engine.phase("prefill", prefill)
     # Decode runs twice, in opposite orders (full plan): the engine's CPU-side costs drift
@@ -203,6 +226,7 @@ def calibrate(engine: Engine, plan: dict) -> None:
         engine.phase("decode2", decode(list(reversed(plan["decode_b"]))))
     engine.phase("mixed", mixed)
     engine.phase("longctx", longctx)
+    engine.phase("capture", capture)
 
 
 def gpu_time_per_step(engine: Engine, b: int) -> dict:
@@ -236,6 +260,50 @@ def gpu_time_per_step(engine: Engine, b: int) -> dict:
             "kv_read": steps[0]["kv_read"], "q_tokens": steps[0]["q_tokens"]}
 
 
+def fresh_process_steps(prompts: list, runs: int, timeout_s: float = 150.0) -> list:
+    """The steps of freshly started engine processes, measured by the replay driver
+    itself (hfcb_driver.py --warmup none --steps) on one-request traces (each prompt
+    length in ``prompts``, 6 output tokens), ``runs`` processes per length. A cold start
+    pays its first graph captures together with the process's first-use costs (kernel
+    module loading, library handles and plans), which this process, warmed by the
+    microbenchmarks, no longer shows. Returns one list of steps per process, in the
+    shape assemble_steps gives (n_req, decodes, prefills, q_tokens, kv_read, wall_ms,
+    capture, graph_key)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for prompt in prompts:
+            trace = os.path.join(tmp, f"fresh-{prompt}.jsonl")
+            with open(trace, "w") as f:
+                f.write(json.dumps({"id": "fresh", "arrival_s": 0.0, "prompt_tokens": prompt,
+                                    "output_tokens": 6}) + "\n")
+            for k in range(runs):
+                cmd = [sys.executable, "-u", os.path.join(here, "hfcb_driver.py"), "--trace", trace, "--warmup",
+                       "none", "--steps", "--repetitions", "1", "--seed", str(k)]
+                try:
+                    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, cwd=here)
+                except subprocess.TimeoutExpired as e:
+                    raise ProfileError(f"fresh engine process (prompt {prompt}): no result after {timeout_s:.0f} s") from e
+                lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith('{"type":"step"')]
+                timed = sorted((x for x in lines if not x.get("warmup")), key=lambda x: x["index"])
+                if proc.returncode != 0 or not timed:
+                    raise ProfileError(f"fresh engine process (prompt {prompt}): exit {proc.returncode}, "
+                                       f"{len(timed)} steps; stderr tail: {proc.stderr[-600:]}")
+                steps = []
+                for x in timed:
+                    items = x.get("items", [])
+                    dec = sum(1 for it in items if it.get("decode"))
+                    key = tuple(x[k] for k in ("q_pad", "kv_pad", "seqk_pad") if k in x)
+                    steps.append({"n_req": len(items), "decodes": dec, "prefills": len(items) - dec,
+                                  "q_tokens": x.get("q_tokens", 0), "kv_read": x.get("kv_read", 0),
+                                  "wall_ms": x["duration_s"] * 1e3, "capture": bool(x.get("captured")),
+                                  "graph_key": key, "prompt": prompt})
+                out.append(steps)
+                caps = [f"{st['wall_ms']:.0f}" for st in steps if st["capture"]]
+                log(f"fresh engine process, prompt {prompt}: capture steps {', '.join(caps)} ms")
+    return out
+
+
 # ----- main
 
 def parse_args(argv):
@@ -243,6 +311,8 @@ def parse_args(argv):
     p.add_argument("--out", required=True, help="bundle directory to write (created)")
     p.add_argument("--target", required=True, help="the simval target this profile is for, e.g. h200-hfcb-qwen3-0.6b")
     p.add_argument("--quick", action="store_true", help="small grids (≤ 90 s on an H200), for smoke tests")
+    p.add_argument("--fresh-only", action="store_true",
+                   help="measure only fresh engine processes and rewrite the graph_capture.csv of the bundle in --out")
     return p.parse_args(argv)
 
 
@@ -266,6 +336,9 @@ def run(args) -> None:
                     "cuda": torch.version.cuda, "python": sys.version.split()[0]}
         log(f"{gpu} driver {driver}; {versions}")
         os.makedirs(args.out, exist_ok=True)
+        # Before this process takes the GPU's memory: each run is a whole engine process.
+        stage = "first steps of fresh engine processes"
+        fresh = fresh_process_steps(plan["fresh_prompts"], plan["fresh_runs"])
         stage = "building the model"
         model = build_model()
         log("model built")
@@ -288,6 +361,7 @@ def run(args) -> None:
         prof = [gpu_time_per_step(engine, b) for b in plan["profile_b"]]
         stage = "stopping the engine"
         engine.stop()
+        engine.fresh = fresh
         stage = "assembling the bundle"
         write_bundle(args, plan, gpu, driver, versions, resolved, km, op_samples, attn_samples, sdpa_kernels,
                      engine, prof)
@@ -344,9 +418,11 @@ def write_bundle(args, plan, gpu, driver, versions, resolved, km, op_samples, at
     header, arows = attention_rows(plan["attn_q"], plan["attn_kv"], attn_samples)
     write_csv(os.path.join(args.out, "attention.csv"), header, arows)
     write_csv(os.path.join(args.out, "cpu_overheads.csv"), CPU_HEADER, cpu_csv_rows(rows, slope))
+    captures = capture_rows(steps, load_bundle(args.out), eng, getattr(engine, "fresh", []))
+    write_csv(os.path.join(args.out, "graph_capture.csv"), CAPTURE_HEADER, captures)
     cal_header = ["phase", "kind", "n_req", "decodes", "prefills", "q_tokens", "kv_read", "q_pad", "kv_pad", "wall_ms",
                   "kernel_pred_ms", "launch_ms", "wait_ms", "sched_ms", "prep_ms", "kwargs_ms", "update_ms",
-                  "capture"]
+                  "capture", "graph_key"]
     cal = []
     for s in steps:
         try:
@@ -356,7 +432,8 @@ def write_bundle(args, plan, gpu, driver, versions, resolved, km, op_samples, at
         cal.append({**{h: s.get(h) for h in cal_header if h in s}, "phase": s.get("phase") or "",
                     "kind": classify(s), "q_pad": k["q_pad"], "kv_pad": k["kv_pad"],
                     "wall_ms": s["wall_ms"] + loop_ms, "kernel_pred_ms": k["kernel_ms"] if math.isfinite(
-                        k["kernel_ms"]) else "", "capture": s["capture"]})
+                        k["kernel_ms"]) else "", "capture": s["capture"],
+                    "graph_key": "x".join(str(v) for v in s["graph_key"]) if s.get("graph_key") else ""})
     write_csv(os.path.join(args.out, "hfcb_calibration.csv"), cal_header, cal)
     # Check: decode steps with many cached tokens (long contexts), predicted as the
     # predictor will (separable CPU + slope × cached tokens + kernel) against the measured wall.
@@ -376,6 +453,7 @@ def write_bundle(args, plan, gpu, driver, versions, resolved, km, op_samples, at
         "target": args.target, "quick": plan["quick"], "versions": versions, "gpu": gpu, "gpu_driver": driver,
         "engine_resolved": resolved, "sdpa_kernels": sdpa_kernels, "loop_overhead_ms": loop_ms,
         "steps_measured": len(steps), "steps_capture": sum(1 for s in steps if s["capture"]),
+        "graph_capture": captures, "fresh_process_steps": getattr(engine, "fresh", []), "host_cpu": host_cpu(),
         "cpu_rows_clamped_steps": clamped, "separable_checks": checks, "gpu_profiler": prof,
         "kernel_pred_for_profiled": [
             {"batch": p["batch"], "kernel_pred_ms": km.kernel_ms(p["q_tokens"], p["kv_read"], **eng)}
@@ -404,7 +482,7 @@ def write_bundle(args, plan, gpu, driver, versions, resolved, km, op_samples, at
         f"no cached tokens). Steps with a negative residual (clamped to 0): {clamped}. Details: hfcb_report.json.",
     ]
     fields = {
-        "gpu": gpu, "gpu_driver": driver, "engine": ENGINE_NAME, "engine_version": versions["transformers"],
+        "gpu": gpu, "gpu_driver": driver, "host_cpu": host_cpu(), "engine": ENGINE_NAME, "engine_version": versions["transformers"],
         "attention_backend": ATTENTION_BACKEND, "dtype": DTYPE, "cuda_graphs": True, "model": MODEL,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "method": METHOD, "grid": grid_text(plan), "source": "measured", "tp": 1,
@@ -414,9 +492,47 @@ def write_bundle(args, plan, gpu, driver, versions, resolved, km, op_samples, at
     log(f"bundle written to {args.out} ({len(steps)} engine steps, {len(rows)} cpu rows)")
 
 
+def fresh_only(args) -> None:
+    """Re-measure the fresh-process steps into an existing bundle: its graph_capture.csv is
+    rebuilt from its own calibration steps plus the new fresh processes; nothing else changes."""
+    import rederive_hfcb
+
+    report_path = os.path.join(args.out, "hfcb_report.json")
+    with open(report_path) as f:
+        report = json.load(f)
+    res = report["engine_resolved"]
+    eng = {"budget": res["max_batch_tokens"], "max_reqs": res["max_requests_per_batch"], "num_pages": res["num_pages"]}
+    plan = make_plan(args.quick)
+    fresh = fresh_process_steps(plan["fresh_prompts"], plan["fresh_runs"])
+    steps = rederive_hfcb.read_steps(os.path.join(args.out, "hfcb_calibration.csv"))
+    captures = capture_rows(steps, load_bundle(args.out), eng, fresh)
+    write_csv(os.path.join(args.out, "graph_capture.csv"), CAPTURE_HEADER, captures)
+    gpu, driver = nvidia_smi()
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    report.update({"graph_capture": captures, "fresh_process_steps": fresh,
+                   "fresh_process_measured": {"at": when, "gpu": gpu, "gpu_driver": driver, "host_cpu": host_cpu(),
+                                              "by": "profile_hfcb.py --fresh-only"}})
+    with open(report_path, "w") as f:
+        json.dump(report, f, indent=1, default=str)
+        f.write("\n")
+    prov_path = os.path.join(args.out, "provenance.yaml")
+    with open(prov_path) as f:
+        prov = f.read()
+    note = (f"# graph_capture.csv first/second rows: fresh engine processes measured {when} on {gpu} "
+            f"(driver {driver}, {host_cpu()}) by profile_hfcb.py --fresh-only; other rows from this bundle's "
+            f"calibration steps.\n")
+    first_key = prov.index("\ngpu:") + 1
+    with open(prov_path, "w") as f:
+        f.write(prov[:first_key] + note + prov[first_key:])
+    log(f"graph_capture.csv rewritten: {len(captures)} rows, {len(fresh)} fresh processes")
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
+        if args.fresh_only:
+            fresh_only(args)
+            return 0
         run(args)
     except ProfileError as e:
         print(f"profile_hfcb: error: {e}", file=sys.stderr, flush=True)

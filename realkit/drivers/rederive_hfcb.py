@@ -1,13 +1,18 @@
-"""Re-derive an hfcb profile bundle's CPU table from its own recorded calibration steps.
+"""Re-derive an hfcb profile bundle's CPU and graph-capture tables from its own recorded calibration steps.
 
-Usage: python3 rederive_hfcb.py DIR
+Usage: python3 rederive_hfcb.py DIR [--fresh-runs RUN.json...]
 
 profile_hfcb.py keeps every engine step it measured in DIR/hfcb_calibration.csv. When the
 way the CPU table is derived from those steps changes, this script applies the current
 derivation (profile_hfcb's pure functions) to the recorded steps and the bundle's own
-kernel tables, and rewrites DIR/cpu_overheads.csv, the derived fields of
+kernel tables, and rewrites DIR/cpu_overheads.csv, DIR/graph_capture.csv, the derived fields of
 DIR/hfcb_report.json and the method in DIR/provenance.yaml. Nothing is measured anew and
 the kernel tables are untouched; provenance.yaml says the table was re-derived and when.
+
+--fresh-runs adds recorded runs of fresh engine processes (simval real --fresh-process
+--warmup none on calibration traces of several requests, never catalog scenarios) to the
+fresh processes the graph_capture.csv first/second rows come from; they are kept in
+hfcb_report.json (fresh_process_runs) so later re-derivations keep them.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import os
 import re
 import sys
 
-import profile_hfcb as ph
+import hfcb_profile_model as ph
 
 INT_FIELDS = ("n_req", "decodes", "prefills", "q_tokens", "kv_read")
 MS_FIELDS = ("wall_ms", "launch_ms", "wait_ms", "sched_ms", "prep_ms", "kwargs_ms", "update_ms")
@@ -36,6 +41,9 @@ def read_steps(path: str) -> list:
             raise ph.ProfileError(f"{path}: line {i}: {e}") from e
         s["capture"] = r["capture"] == "True"
         s["phase"] = r["phase"] or None
+        s["start"] = float(i)  # file order is step order
+        if r.get("graph_key"):
+            s["graph_key"] = tuple(int(v) for v in r["graph_key"].split("x"))
         steps.append(s)
     return steps
 
@@ -65,18 +73,33 @@ def derive(steps: list, km, eng: dict, plan: dict) -> dict:
     return {"slope": slope, "rows": rows, "clamped": clamped, "checks": checks, "longctx": longctx}
 
 
-def rederive(directory: str) -> dict:
+def rederive(directory: str, fresh_runs: list = ()) -> dict:
     report_path = os.path.join(directory, "hfcb_report.json")
     with open(report_path) as f:
         report = json.load(f)
+    runs = report.setdefault("fresh_process_runs", {})
+    for path in fresh_runs:
+        with open(path) as f:
+            run = json.load(f)
+        if run.get("scenario", "").startswith("trace:") is False:
+            raise ph.ProfileError(f"{path}: a run of scenario {run.get('scenario')!r}; calibration takes traces only")
+        runs[os.path.basename(path)] = {"scenario": run["scenario"], "recorded_at": run["recorded_at"],
+                                        "processes": ph.fresh_steps_from_run(run)}
     res = report["engine_resolved"]
     eng = {"budget": res["max_batch_tokens"], "max_reqs": res["max_requests_per_batch"], "num_pages": res["num_pages"]}
     km = ph.load_bundle(directory)["kernel"]
     d = derive(read_steps(os.path.join(directory, "hfcb_calibration.csv")), km, eng, ph.make_plan(report["quick"]))
     ph.write_csv(os.path.join(directory, "cpu_overheads.csv"), ph.CPU_HEADER, ph.cpu_csv_rows(d["rows"], d["slope"]))
+    fresh = list(report.get("fresh_process_steps", []))
+    for name in sorted(runs):
+        fresh += runs[name]["processes"]
+    d["capture"] = ph.capture_rows(read_steps(os.path.join(directory, "hfcb_calibration.csv")),
+                                   ph.load_bundle(directory), eng, fresh)
+    ph.write_csv(os.path.join(directory, "graph_capture.csv"), ph.CAPTURE_HEADER, d["capture"])
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     report.update({"cpu_per_kv_token_ms": d["slope"], "cpu_rows_clamped_steps": d["clamped"],
                    "separable_checks": d["checks"], "longctx_decode_checks": d["longctx"],
+                   "graph_capture": d["capture"],
                    "rederived": {"at": when, "by": "rederive_hfcb.py", "slope_phases": list(ph.SLOPE_PHASES)}})
     with open(report_path, "w") as f:
         json.dump(report, f, indent=1, default=str)
@@ -99,16 +122,17 @@ def rederive(directory: str) -> dict:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
+    if not argv or (len(argv) > 1 and argv[1] != "--fresh-runs"):
         print(__doc__, file=sys.stderr)
         return 2
     try:
-        d = rederive(argv[0])
+        d = rederive(argv[0], argv[2:])
     except ph.ProfileError as e:
         print(f"rederive_hfcb: error: {e}", file=sys.stderr)
         return 1
     errs = [c["error"] for c in d["longctx"]]
-    print(f"slope {d['slope'] * 1e3:.4f} us per cached token; {len(d['rows'])} cpu rows; long-context checks "
+    print(f"slope {d['slope'] * 1e3:.4f} us per cached token; {len(d['rows'])} cpu rows; "
+          f"{len(d['capture'])} graph-capture rows; long-context checks "
           f"{len(errs)} steps, error {min(errs, default=0):+.3f}..{max(errs, default=0):+.3f}")
     return 0
 

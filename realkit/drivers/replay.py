@@ -328,6 +328,7 @@ def meta_fields(adapter: EngineAdapter, args, policy: str) -> dict:
         "warmup_policy": policy,
         "model": desc.get("model", {}),
         "host": socket.gethostname(),
+        "host_cpu": host_cpu(),
         "seed": args.seed,
         "repetitions": args.repetitions,
     }
@@ -367,14 +368,16 @@ def run_driver(adapter: EngineAdapter, args, emitter: Emitter) -> int:
         stage = "describing the engine"
         emitter.emit("meta", **meta_fields(adapter, args, policy))
         replayer = Replayer(adapter, emitter, time_limit_s=args.time_limit)
+        warm_steps = adapter.drain_steps()  # the warm-up's steps go out with repetition 0
         for rep in range(args.repetitions):
             if rep > 0 and args.rewarm:
                 stage = f"re-warming before repetition {rep}"
                 warmup_mod.warm(adapter, requests, args)
-            adapter.drain_steps()  # warm-up steps are not part of the replay
+                warm_steps = adapter.drain_steps()
             stage = f"replaying repetition {rep}"
             summary = replayer.replay(requests, rep)
-            emit_steps(adapter, emitter, rep, summary["t0_clock"])
+            emit_steps(adapter, emitter, rep, summary["t0_clock"], warm_steps)
+            warm_steps = []
             emitter.emit("summary", **summary)
         stage = "stopping the engine"
         adapter.stop()
@@ -395,13 +398,36 @@ def run_driver(adapter: EngineAdapter, args, emitter: Emitter) -> int:
         return 143 if isinstance(e, Terminated) else 1
 
 
-def emit_steps(adapter: EngineAdapter, emitter: Emitter, rep: int, t0: float) -> None:
-    for k, step in enumerate(adapter.drain_steps()):
-        fields = {"rep": rep, "index": k, "start_s": step["start"] - t0, "duration_s": step["duration_s"]}
-        for key in ("num_requests", "prefill_tokens", "decode_tokens", "request_ids"):
-            if step.get(key) is not None:
-                fields[key] = step[key]
-        emitter.emit("step", **fields)
+STEP_FIELDS = ("items", "q_tokens", "kv_read", "q_pad", "kv_pad", "seqk_pad", "captured", "graphs")
+
+
+def emit_steps(adapter: EngineAdapter, emitter: Emitter, rep: int, t0: float, warm_steps=()) -> None:
+    """The repetition's step lines: first the steps of the warm-up that preceded it
+    (``warmup`` true, negative start times), then its own; each list indexed from 0,
+    all times relative to the repetition's t0."""
+    for warm, steps in ((True, warm_steps), (False, adapter.drain_steps())):
+        for k, step in enumerate(steps):
+            fields = {"rep": rep, "index": k, "start_s": step["start"] - t0, "duration_s": step["duration_s"]}
+            if warm:
+                fields["warmup"] = True
+            for key in STEP_FIELDS:
+                if step.get(key) is not None:
+                    fields[key] = step[key]
+            emitter.emit("step", **fields)
+
+
+def host_cpu() -> str:
+    """The host CPU model and logical CPU count (Linux /proc/cpuinfo; platform otherwise)."""
+    model = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{model or platform.processor() or 'unknown'} x{os.cpu_count() or 0}"
 
 
 def protocol_stream():

@@ -124,12 +124,14 @@ class SarathiAdapter(replay.EngineAdapter):
             out = original(*a, **kw)
             metas = getattr(out, "scheduled_seq_metadata_list", []) or []
             if metas:
-                adapter.steps.append({
-                    "start": None, "duration_s": None, "num_requests": len(metas),
-                    "prefill_tokens": getattr(out, "num_batched_prompt_tokens", None),
-                    "decode_tokens": getattr(out, "num_batched_output_tokens", None),
-                    "request_ids": [adapter.live[m.seq_id][0] for m in metas if m.seq_id in adapter.live],
-                })
+                items = []
+                for m in metas:
+                    tid = adapter.live[m.seq_id][0] if m.seq_id in adapter.live else str(m.seq_id)
+                    chunk = getattr(m, "prompt_chunk_len", 0) or 0
+                    items.append({"id": tid, "prefill": chunk} if chunk
+                                 else {"id": tid, "decode": 1})
+                q = sum(it.get("prefill", 0) + it.get("decode", 0) for it in items)
+                adapter.steps.append({"start": None, "duration_s": None, "items": items, "q_tokens": q})
             return out
 
         sched.schedule = schedule

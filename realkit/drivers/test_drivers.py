@@ -106,15 +106,25 @@ class ResolvedSettingsTest(unittest.TestCase):
                                    "dtype", "cuda_graphs"])
 
 
-class BatchCompositionTest(unittest.TestCase):
-    def test_counts_prefill_query_tokens_and_decodes(self):
-        def future(status, q):
-            return types.SimpleNamespace(state=types.SimpleNamespace(status=status), query_length=q)
+class StepItemsTest(unittest.TestCase):
+    def test_items_shape_and_capture(self):
+        def future(rid, q, offset, generated):
+            st = types.SimpleNamespace(request_id=rid, position_offset=offset, generated_tokens=[7] * generated)
+            return types.SimpleNamespace(state=st, query_length=q)
 
-        # transformers 5.17 marks a fully scheduled prompt DECODING already: the query length tells.
-        got = api.batch_composition([future(Status.PREFILLING, 300), future(Status.DECODING, 16),
-                                     future(Status.DECODING, 1), future(Status.DECODING, 1)])
-        self.assertEqual(got, {"num_requests": 4, "prefill_tokens": 316, "decode_tokens": 2})
+        # Read after prepare_next_batch: position_offset already includes the query.
+        got = api.step_items([future("1/a", 300, 300, 0), future("2/b", 16, 116, 0), future("3/c", 1, 41, 5)],
+                             {"1/a": "a", "2/b": "b", "3/c": "c"})
+        self.assertEqual(got, [{"id": "a", "prefill": 300}, {"id": "b", "prefill": 16, "past": 100},
+                               {"id": "c", "decode": 1, "past": 40}])
+        io = types.SimpleNamespace(_get_graph_key=lambda: (384, 16384, 1024),
+                                   graphs=types.SimpleNamespace(_storage={1: 0, 2: 0}))
+        key, size = api.graph_state(io)
+        self.assertEqual((key, size), ((384, 16384, 1024), 2))
+        self.assertEqual(api.shape_fields(key, 317, 140, 1, size),
+                         {"q_tokens": 317, "kv_read": 140, "q_pad": 384, "kv_pad": 16384, "seqk_pad": 1024,
+                          "graphs": 2, "captured": True})
+        self.assertEqual(api.graph_state(types.SimpleNamespace()), (None, None))
 
 
 class JsonableTest(unittest.TestCase):

@@ -11,7 +11,8 @@ import os
 import tempfile
 import unittest
 
-import profile_hfcb as ph
+import hfcb_profile_model as ph
+import profile_hfcb
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURE = os.path.join(HERE, "..", "..", "simkit", "testdata", "hfcb-fixture")
@@ -217,12 +218,37 @@ class WritersTest(unittest.TestCase):
             ph._fmt(float("nan"))
 
 
+class CaptureRowsTest(unittest.TestCase):
+    def test_capture_cost_is_wall_over_the_warm_prediction_by_kind(self):
+        bundle = ph.load_bundle(FIXTURE)
+        eng = {"budget": 8192, "max_reqs": 1024, "num_pages": ph.H200_NUM_PAGES}
+
+        def step(start, n_req, dec, q, kv, extra, capture=True):
+            warm = ph.predict_step_ms(bundle, n_req, q, kv, **eng)
+            return {"start": start, "n_req": n_req, "decodes": dec, "prefills": n_req - dec, "q_tokens": q,
+                    "kv_read": kv, "wall_ms": warm + extra, "capture": capture}
+
+        steps = [step(1, 1, 1, 1, 16, 110.0), step(2, 1, 1, 1, 40, 130.0),
+                 step(3, 1, 1, 1, 50, 999.0, capture=False), step(4, 5, 4, 260, 80, 150.0),
+                 step(5, 1, 0, 500, 0, 180.0)]
+        fresh = [[step(0, 1, 0, 16, 0, 900.0), step(1, 2, 2, 2, 16, 20.0, capture=False),
+                  step(2, 2, 2, 2, 300, 120.0), step(3, 2, 2, 2, 600, 700.0)],
+                 [step(0, 1, 0, 16, 0, 400.0), step(1, 1, 1, 1, 16, 110.0)]]  # one request at a time
+        rows = ph.capture_rows(steps, bundle, eng, fresh)
+        got = [(r["kind"], r["q_pad"], round(r["capture_ms"], 6)) for r in rows]
+        self.assertEqual(got, [("first", 64, 400.0), ("first", 64, 900.0), ("second", 64, 700.0),
+                               ("decode", 64, 110.0), ("decode", 64, 130.0), ("prefill", 512, 180.0),
+                               ("mixed", 320, 150.0)])
+
+
 class PlanTest(unittest.TestCase):
     def test_plans_cover_the_engine_shapes(self):
         for quick in (False, True):
             p = ph.make_plan(quick)
             self.assertEqual((p["attn_q"][0], p["attn_q"][-1]), (64, 8192))
-            self.assertEqual(p["attn_kv"][0], 16384)
+            self.assertIn(16384, p["attn_kv"], "the smallest padded read of a full-size cache")
+            if not quick:
+                self.assertLessEqual(p["attn_kv"][0], 1024, "small caches pad KV to their num_pages")
             self.assertLessEqual(p["tokens"][0], 64)
             self.assertGreaterEqual(p["tokens"][-1], 8192)
             self.assertIn(1, p["decode_b"], "the CPU scheme needs the batch-1 decode row")
@@ -236,7 +262,7 @@ class MainTest(unittest.TestCase):
     def test_error_exit_names_the_stage(self):
         err = io.StringIO()
         with tempfile.TemporaryDirectory() as d, contextlib.redirect_stderr(err):
-            rc = ph.main(["--out", os.path.join(d, "b"), "--target", "t", "--quick"])
+            rc = profile_hfcb.main(["--out", os.path.join(d, "b"), "--target", "t", "--quick"])
         self.assertEqual(rc, 1)
         self.assertIn("profile_hfcb: error: checking the environment:", err.getvalue())
 

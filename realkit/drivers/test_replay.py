@@ -17,7 +17,7 @@ import warmup
 REQUEST_KEYS = {"type", "rep", "id", "arrival_s", "submitted_s", "prompt_tokens", "output_tokens", "first_token_s",
                 "token_times_s", "completion_s", "finish_reason", "restarts", "first_scheduled_s"}
 META_KEYS = {"type", "protocol", "engine", "engine_version", "driver", "versions", "gpu", "settings",
-             "settings_unknown", "engine_config", "clock", "timestamps", "warmup_policy", "model", "host", "seed",
+             "settings_unknown", "engine_config", "clock", "timestamps", "warmup_policy", "model", "host", "host_cpu", "seed",
              "repetitions"}
 
 
@@ -139,10 +139,23 @@ class ProtocolTest(unittest.TestCase):
             self.assertEqual(set(line), REQUEST_KEYS)
             self.assertEqual(line["finish_reason"], "length")
         step = of_type(lines, "step")[0]
-        self.assertEqual(set(step), {"type", "rep", "index", "start_s", "duration_s", "num_requests",
-                                     "prefill_tokens", "decode_tokens", "request_ids"})
+        self.assertEqual(set(step), {"type", "rep", "index", "start_s", "duration_s", "items", "q_tokens",
+                                     "kv_read", "captured", "graphs"})
         summary = lines[-1]
         self.assertEqual((summary["requests"], summary["finished"], summary["rep"]), (2, 2, 0))
+
+    def test_warmup_steps_go_out_before_the_timed_ones_with_negative_times(self):
+        code, lines = run([req("a", 0.0), req("b", 0.1)], fake(), "--warmup", "shapes", "--steps",
+                          "--repetitions", "2")
+        self.assertEqual(code, 0)
+        steps = of_type(lines, "step")
+        warm = [s for s in steps if s.get("warmup")]
+        self.assertTrue(warm, "the warm-up's steps are reported")
+        self.assertTrue(all(s["rep"] == 0 and s["start_s"] < 0 for s in warm))
+        self.assertEqual([s["index"] for s in warm], list(range(len(warm))))
+        timed0 = [s for s in steps if s["rep"] == 0 and not s.get("warmup")]
+        self.assertEqual([s["index"] for s in timed0], [0, 1])
+        self.assertFalse(any(s.get("warmup") for s in steps if s["rep"] == 1))
 
     def test_engine_crash_keeps_finished_requests_and_says_where(self):
         rows = [req(str(k), 0.1 * k) for k in range(4)]

@@ -1,0 +1,122 @@
+package simkit
+
+import "fmt"
+
+// EngineState is what an engine process has captured (CUDA graphs) or compiled before
+// the workload's first request arrives.
+type EngineState string
+
+const (
+	// StateWarm: every step shape the workload meets is already captured; no step
+	// pays a capture. The default, and what every prediction assumed before engine
+	// state was modelled.
+	StateWarm EngineState = "warm"
+	// StateCold: a freshly started engine process; nothing captured. Its first steps
+	// also pay the process's first-use costs.
+	StateCold EngineState = "cold"
+	// StateAfterWarmup: the graphs a warm-up captured (Options.WarmGraphs) and no others.
+	StateAfterWarmup EngineState = "after-warmup"
+)
+
+// ParseEngineState reads an engine state; "" is StateWarm.
+func ParseEngineState(s string) (EngineState, error) {
+	switch EngineState(s) {
+	case "", StateWarm:
+		return StateWarm, nil
+	case StateCold, StateAfterWarmup:
+		return EngineState(s), nil
+	}
+	return "", fmt.Errorf("engine state %q is not one of warm, cold, after-warmup", s)
+}
+
+// GraphKey is the key under which an engine keeps one captured CUDA graph. For
+// transformers 5.17 continuous batching (input_outputs.py, _get_graph_key on the varlen
+// path) it is (query tokens padded to 64, cached tokens read padded to 16384, longest
+// key length padded to a power of two of at least 1024), each capped by the engine.
+type GraphKey struct {
+	Q, KV, SeqK int
+}
+
+func (k GraphKey) String() string { return fmt.Sprintf("(%d, %d, %d)", k.Q, k.KV, k.SeqK) }
+
+// StepShape is a step as an engine that pads it sees it: its graph key and its
+// unpadded query tokens and cached tokens read.
+type StepShape struct {
+	Key     GraphKey
+	QTokens int
+	KVRead  int
+}
+
+// GraphModel is implemented by predictors of engines that capture a CUDA graph the
+// first time a step meets a new key, and replay it afterwards.
+type GraphModel interface {
+	// StepShape is the step's shape; when past is not nil (len(b.Items)), it also
+	// receives each item's cached tokens before the step.
+	StepShape(b Batch, past []int) StepShape
+	// CaptureS is the extra wall time (seconds) of step b over its warm prediction when
+	// it captures a new graph; ordinal counts the captures the engine process made
+	// before it (0: the process's first step).
+	CaptureS(b Batch, ordinal int) (float64, error)
+}
+
+// graphCache is one engine process's captured graph keys. It never evicts: the engine
+// keeps its graphs in a plain dict (CudaGraphBuffer).
+type graphCache struct {
+	all      bool // warm: every key counts as captured
+	keys     map[GraphKey]bool
+	captures int // captures made, the warm-up's included
+}
+
+// newGraphCache is a replica's graph cache in the state o asks for. A predictor
+// without a capture model (an engine that captures its graphs at start-up, as
+// Sarathi-Serve does, or one that has none) predicts every state as warm, and warn
+// says so.
+func newGraphCache(o Options, gm GraphModel, warn func(string)) (*graphCache, error) {
+	state, err := ParseEngineState(string(o.EngineState))
+	if err != nil {
+		return nil, err
+	}
+	if state != StateWarm && gm == nil {
+		warn(fmt.Sprintf("engine state %s: the predictor models no lazy CUDA-graph capture; predicted as a warm engine", state))
+		return &graphCache{all: true}, nil
+	}
+	if state == StateWarm {
+		if len(o.WarmGraphs) > 0 {
+			return nil, fmt.Errorf("engine state warm takes no warm-up graph keys (got %d): use after-warmup",
+				len(o.WarmGraphs))
+		}
+		return &graphCache{all: true}, nil
+	}
+	c := &graphCache{keys: map[GraphKey]bool{}}
+	switch state {
+	case StateCold:
+		if len(o.WarmGraphs) > 0 {
+			return nil, fmt.Errorf("engine state cold takes no warm-up graph keys (got %d)", len(o.WarmGraphs))
+		}
+	case StateAfterWarmup:
+		if len(o.WarmGraphs) == 0 {
+			return nil, fmt.Errorf("engine state after-warmup needs the graph keys the warm-up captured " +
+				"(Options.WarmGraphs, from a recorded warm-up trace)")
+		}
+		for _, k := range o.WarmGraphs {
+			if !c.keys[k] {
+				c.keys[k] = true
+				c.captures++
+			}
+		}
+	}
+	return c, nil
+}
+
+// lookup reports whether key is captured, and marks it captured.
+func (c *graphCache) capture(key GraphKey) (captured bool, ordinal int) {
+	if c.all || c.keys[key] {
+		return false, 0
+	}
+	c.keys[key] = true
+	c.captures++
+	return true, c.captures - 1
+}
+
+// size is the number of graphs captured (0 for a warm cache, whose size is unknown).
+func (c *graphCache) size() int { return len(c.keys) }

@@ -1,0 +1,177 @@
+package simkit
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"slices"
+)
+
+// hfcbCaptures is an hfcb bundle's graph_capture.csv: the measured extra wall time of
+// steps that captured a new CUDA graph, over the warm prediction of the same step.
+//
+// A capture runs the step's forward eagerly and records it into a graph: host-side work
+// (kernel launches twice, graph instantiation) that does not grow with the step's
+// padded size at these sizes (the profiled samples scatter 40–190 ms with no trend in
+// Q), so a step kind's capture cost is the median of its samples. A fresh engine
+// process also pays first-use costs (kernel module loading, library handles and plans)
+// twice: at its first step, and, when it serves several requests at once, at one later
+// capture (its second in 12 of 18 recorded processes); those are the medians of the
+// first and second rows (0.35–1.9 s, no trend in Q either).
+type hfcbCaptures struct {
+	byKind        map[string]float64 // decode, prefill, mixed → median ms
+	first, second float64            // median ms; NaN when the bundle has no such row
+}
+
+// hfcbCaptureKinds are the kinds graph_capture.csv may hold.
+var hfcbCaptureKinds = []string{"first", "second", "decode", "prefill", "mixed"}
+
+// readHFCBCaptures reads graph_capture.csv; nil when the bundle has none.
+func readHFCBCaptures(fsys fs.FS, file string) (*hfcbCaptures, error) {
+	t, err := openOptional(fsys, file)
+	if err != nil || t == nil {
+		return nil, err
+	}
+	if err := t.require("kind", "q_pad", "capture_ms"); err != nil {
+		return nil, err
+	}
+	samples := map[string]map[float64][]float64{}
+	for row := range t.rows {
+		kind := t.str(row, "kind")
+		if !slices.Contains(hfcbCaptureKinds, kind) {
+			return nil, t.cellErr(row, "kind", "%q is not one of %v", kind, hfcbCaptureKinds)
+		}
+		q, err := t.num(row, "q_pad")
+		if err != nil {
+			return nil, err
+		}
+		ms, err := t.num(row, "capture_ms")
+		if err != nil {
+			return nil, err
+		}
+		if math.IsNaN(ms) || math.IsInf(ms, 0) {
+			return nil, t.cellErr(row, "capture_ms", "%g is not a finite time", ms)
+		}
+		if samples[kind] == nil {
+			samples[kind] = map[float64][]float64{}
+		}
+		samples[kind][q] = append(samples[kind][q], ms)
+	}
+	c := &hfcbCaptures{byKind: map[string]float64{}}
+	for _, kind := range []string{"decode", "prefill", "mixed"} {
+		var all []float64
+		for _, xs := range samples[kind] {
+			all = append(all, xs...)
+		}
+		if len(all) > 0 {
+			c.byKind[kind] = median(all)
+		}
+	}
+	if len(c.byKind) == 0 {
+		return nil, fmt.Errorf("%s: no decode, prefill or mixed row: cannot predict a graph capture", t.path)
+	}
+	pooled := func(kind string) float64 {
+		var all []float64
+		for _, xs := range samples[kind] {
+			all = append(all, xs...)
+		}
+		if len(all) == 0 {
+			return math.NaN()
+		}
+		return median(all)
+	}
+	c.first, c.second = pooled("first"), pooled("second")
+	return c, nil
+}
+
+// median of xs (not empty); xs is sorted in place.
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
+}
+
+// stepKind is decode (every item decodes), prefill (none does) or mixed.
+func stepKind(b Batch) string {
+	dec := 0
+	for _, it := range b.Items {
+		if it.Req.PrefillComplete {
+			dec++
+		}
+	}
+	switch dec {
+	case len(b.Items):
+		return "decode"
+	case 0:
+		return "prefill"
+	}
+	return "mixed"
+}
+
+// hfcbPow2 is the engine's pad_to_pow2: the next power of two of at least n and lo,
+// capped at limit when limit > 0.
+func hfcbPow2(n, lo, limit int) int {
+	p := 1
+	for p < max(n, lo, 1) {
+		p <<= 1
+	}
+	if limit > 0 {
+		p = min(p, limit)
+	}
+	return p
+}
+
+// HFCBMinSeqKPad is the smallest padded key length of a graph key (pad_to_pow2's
+// min_value in get_model_kwargs).
+const HFCBMinSeqKPad = 1024
+
+// StepShape is the step's graph key as the engine computes it, with its unpadded query
+// tokens and cached tokens read.
+func (pr *hfcbPredictor) StepShape(b Batch, past []int) StepShape {
+	tokens, cached, seqk := 0, 0, 0
+	for i, it := range b.Items {
+		c := hfcbCachedLen(it.Req)
+		tokens += it.Tokens
+		cached += c
+		seqk = max(seqk, c+it.Tokens)
+		if past != nil {
+			past[i] = c
+		}
+	}
+	return StepShape{
+		Key: GraphKey{
+			Q:    hfcbPad(tokens, HFCBQPadInterval, pr.budget),
+			KV:   hfcbPad(cached, HFCBKVPadInterval, pr.numPages),
+			SeqK: hfcbPow2(seqk, HFCBMinSeqKPad, pr.numPages),
+		},
+		QTokens: tokens,
+		KVRead:  cached,
+	}
+}
+
+var errNoCaptureTable = errors.New("the profile has no graph_capture.csv: graph captures cannot be predicted " +
+	"(re-profile with simval profile, or simulate a warm engine)")
+
+// CaptureS is the capture cost of step b, the ordinal-th capture of its engine process.
+func (pr *hfcbPredictor) CaptureS(b Batch, ordinal int) (float64, error) {
+	c := pr.captures
+	if c == nil {
+		return 0, errNoCaptureTable
+	}
+	switch {
+	case ordinal == 0 && !math.IsNaN(c.first):
+		return c.first * 1e-3, nil
+	case ordinal == 1 && !math.IsNaN(c.second):
+		return c.second * 1e-3, nil
+	}
+	kind := stepKind(b)
+	ms, ok := c.byKind[kind]
+	if !ok {
+		return 0, fmt.Errorf("graph_capture.csv has no %s rows: cannot predict the capture of a %s step", kind, kind)
+	}
+	return ms * 1e-3, nil
+}

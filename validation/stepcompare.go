@@ -1,0 +1,256 @@
+package validation
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+)
+
+// StepComparison compares a simulated step trace with the real step traces of
+// several repetitions (timed steps only: Warmup steps are ignored on both sides).
+type StepComparison struct {
+	// RealSteps is the number of timed steps of each real repetition, in order.
+	RealSteps []int
+	// SimSteps is the number of timed simulated steps.
+	SimSteps int
+	// StepCountErr is (sim − mean real)/mean real of the timed step count.
+	StepCountErr float64
+	// CompositionMatch is the mean over repetitions of the share of steps whose
+	// batch composition matches the simulated step at the same position, in [0,1]:
+	// the i-th timed real step is paired with the i-th timed sim step, and the
+	// share is matching pairs / max(real steps, sim steps). A step's composition is
+	// the multiset of (ID, Prefill, Decode) of its Items (Past is ignored), so the
+	// order of the items does not matter; a step without Items never matches.
+	CompositionMatch float64
+	// ByKind has one row per StepKinds entry that either side has, in StepKinds
+	// order.
+	ByKind []StepKindRow
+	// Attribution splits the error of the total busy time.
+	Attribution BusyAttribution
+}
+
+// StepKindRow compares the steps of one kind. Real counts and mean durations pool
+// all repetitions: RealCount is the mean count per repetition and RealMeanS the
+// mean duration over every real step of the kind.
+type StepKindRow struct {
+	Kind      StepKind
+	RealCount float64
+	SimCount  int
+	// RealMeanS and SimMeanS are the mean step durations in seconds; 0 on a side
+	// that has no step of the kind.
+	RealMeanS, SimMeanS float64
+	// RelErr is (sim − real)/real of the mean duration. It is 0 when one side has
+	// no step of the kind (Missing then names that side); ±Inf when the real mean
+	// is 0 and the simulated one is not (as Row.RelErr).
+	RelErr float64
+	// Missing is "", "real" or "sim": the side without a step of this kind.
+	Missing string
+}
+
+// BusyAttribution splits the error of the total busy time Σ step durations (sim −
+// mean real, seconds per repetition) exactly into three parts that sum to Total:
+//
+//	Execution  = Σ_{k ≠ capture} nReal_k · (dSim_k − dReal_k)   (same steps, different durations)
+//	Scheduling = Σ_{k ≠ capture} (nSim_k − nReal_k) · dSim_k     (different numbers of steps of each kind)
+//	Capture    = nSim_c · dSim_c − nReal_c · dReal_c              (graph-capture steps)
+//
+// where n are counts per repetition (real: the mean over repetitions) and d mean
+// step durations (real: pooled over repetitions, so that nReal_k · dReal_k is the
+// mean real busy time of kind k). A kind that one side lacks takes the other side's
+// mean duration as its d on the missing side: its n there is 0, so the identity is
+// unchanged, and the whole difference of that kind counts as Scheduling (none as
+// Execution), since the simulator scheduled the wrong steps rather than timing the
+// right ones wrongly.
+type BusyAttribution struct {
+	// RealBusyS is the mean over repetitions of the summed durations of the timed
+	// real steps; SimBusyS the same sum for the simulated steps.
+	RealBusyS, SimBusyS float64
+	// Total is SimBusyS − RealBusyS.
+	Total float64
+	// Execution, Scheduling and Capture sum to Total (to rounding, ~1e-15 s).
+	Execution, Scheduling, Capture float64
+}
+
+// Dominant names the attribution part of largest magnitude: "execution",
+// "scheduling" or "capture" (the first in that order on ties), or "" when all
+// three are 0.
+func (c StepComparison) Dominant() string {
+	a := c.Attribution
+	best, name := 0.0, ""
+	for _, p := range []struct {
+		name string
+		v    float64
+	}{{"execution", a.Execution}, {"scheduling", a.Scheduling}, {"capture", a.Capture}} {
+		if m := math.Abs(p.v); m > best {
+			best, name = m, p.name
+		}
+	}
+	return name
+}
+
+// CompareSteps compares the timed steps of sim with those of the real repetitions
+// (each in the order given). A real repetition without timed steps still counts
+// (with 0 steps). It fails when sim has no timed step, when no real repetition has
+// one, or when a step has a non-finite start or a non-finite or negative duration.
+func CompareSteps(real [][]Step, sim []Step) (StepComparison, error) {
+	if err := checkStepTraces(real, sim); err != nil {
+		return StepComparison{}, fmt.Errorf("compare steps: %w", err)
+	}
+	simT := timedSteps(sim)
+	if len(simT) == 0 {
+		return StepComparison{}, fmt.Errorf("compare steps: sim has no timed step")
+	}
+	realT := make([][]Step, len(real))
+	some := false
+	for i, rep := range real {
+		realT[i] = timedSteps(rep)
+		some = some || len(realT[i]) > 0
+	}
+	if !some {
+		return StepComparison{}, fmt.Errorf("compare steps: no real repetition has a timed step")
+	}
+
+	out := StepComparison{SimSteps: len(simT)}
+	reps := float64(len(realT))
+	totalReal := 0
+	for _, rep := range realT {
+		out.RealSteps = append(out.RealSteps, len(rep))
+		totalReal += len(rep)
+		out.CompositionMatch += compositionShare(rep, simT)
+	}
+	out.CompositionMatch /= reps
+	meanReal := float64(totalReal) / reps
+	out.StepCountErr = (float64(len(simT)) - meanReal) / meanReal
+
+	// Per kind: count and summed duration on each side (real pooled).
+	type acc struct {
+		n int
+		s float64
+	}
+	realAcc, simAcc := map[StepKind]acc{}, map[StepKind]acc{}
+	for _, rep := range realT {
+		for _, s := range rep {
+			a := realAcc[s.Kind()]
+			realAcc[s.Kind()] = acc{a.n + 1, a.s + s.DurationS}
+			out.Attribution.RealBusyS += s.DurationS
+		}
+	}
+	out.Attribution.RealBusyS /= reps
+	for _, s := range simT {
+		a := simAcc[s.Kind()]
+		simAcc[s.Kind()] = acc{a.n + 1, a.s + s.DurationS}
+		out.Attribution.SimBusyS += s.DurationS
+	}
+	at := &out.Attribution
+	at.Total = at.SimBusyS - at.RealBusyS
+
+	for _, k := range StepKinds {
+		ra, sa := realAcc[k], simAcc[k]
+		if ra.n == 0 && sa.n == 0 {
+			continue
+		}
+		row := StepKindRow{Kind: k, RealCount: float64(ra.n) / reps, SimCount: sa.n}
+		if ra.n > 0 {
+			row.RealMeanS = ra.s / float64(ra.n)
+		}
+		if sa.n > 0 {
+			row.SimMeanS = sa.s / float64(sa.n)
+		}
+		// Durations for the attribution: a missing side takes the other's mean.
+		dReal, dSim := row.RealMeanS, row.SimMeanS
+		switch {
+		case ra.n == 0:
+			row.Missing, dReal = "real", dSim
+		case sa.n == 0:
+			row.Missing, dSim = "sim", dReal
+		default:
+			row.RelErr = relErr(row.RealMeanS, row.SimMeanS)
+		}
+		nReal, nSim := row.RealCount, float64(sa.n)
+		if k == StepCapture {
+			at.Capture = nSim*dSim - nReal*dReal
+		} else {
+			at.Execution += nReal * (dSim - dReal)
+			at.Scheduling += (nSim - nReal) * dSim
+		}
+		out.ByKind = append(out.ByKind, row)
+	}
+	return out, nil
+}
+
+// timedSteps returns the steps that are not warm-up steps, in order.
+func timedSteps(steps []Step) []Step {
+	var out []Step
+	for _, s := range steps {
+		if !s.Warmup {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// compositionShare pairs real[i] with sim[i] and returns the share of matching
+// pairs over max(len(real), len(sim)) (0 when both are empty).
+func compositionShare(real, sim []Step) float64 {
+	n := max(len(real), len(sim))
+	if n == 0 {
+		return 0
+	}
+	match := 0
+	for i := range min(len(real), len(sim)) {
+		if sameComposition(real[i], sim[i]) {
+			match++
+		}
+	}
+	return float64(match) / float64(n)
+}
+
+// sameComposition reports whether two steps batch the same multiset of (ID,
+// Prefill, Decode); steps without items never match.
+func sameComposition(a, b Step) bool {
+	if len(a.Items) == 0 || len(a.Items) != len(b.Items) {
+		return false
+	}
+	return slices.Equal(stepComposition(a), stepComposition(b))
+}
+
+func stepComposition(s Step) []StepItem {
+	c := make([]StepItem, len(s.Items))
+	for i, it := range s.Items {
+		c[i] = StepItem{ID: it.ID, Prefill: it.Prefill, Decode: it.Decode}
+	}
+	slices.SortFunc(c, func(x, y StepItem) int {
+		return cmp.Or(cmp.Compare(x.ID, y.ID), cmp.Compare(x.Prefill, y.Prefill), cmp.Compare(x.Decode, y.Decode))
+	})
+	return c
+}
+
+// checkStepTraces refuses a step with a non-finite start, or a non-finite or
+// negative duration, naming the side, the repetition (counted from 1), the step's
+// position (from 0) and its Index.
+func checkStepTraces(real [][]Step, sim []Step) error {
+	for r, rep := range real {
+		if err := checkStepTimes(rep); err != nil {
+			return fmt.Errorf("real repetition %d: %w", r+1, err)
+		}
+	}
+	if err := checkStepTimes(sim); err != nil {
+		return fmt.Errorf("sim: %w", err)
+	}
+	return nil
+}
+
+func checkStepTimes(steps []Step) error {
+	for i, s := range steps {
+		switch {
+		case math.IsNaN(s.StartS) || math.IsInf(s.StartS, 0):
+			return fmt.Errorf("step %d (index %d): start %v is not finite", i, s.Index, s.StartS)
+		case math.IsNaN(s.DurationS) || math.IsInf(s.DurationS, 0):
+			return fmt.Errorf("step %d (index %d): duration %v is not finite", i, s.Index, s.DurationS)
+		case s.DurationS < 0:
+			return fmt.Errorf("step %d (index %d): duration %v s is negative", i, s.Index, s.DurationS)
+		}
+	}
+	return nil
+}
