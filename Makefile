@@ -34,5 +34,5 @@ golden-update:
 ## gpu-binaries: linux/amd64 binaries to carry to a GPU runner with no Go.
 gpu-binaries:
 	@mkdir -p bin
-	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 $(GO) build -o bin/simval ./cmd/simval
-	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 $(GO) test -c -tags gpu -o bin/scenarios.test ./scenarios
+	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 $(GO) build -ldflags="-s -w" -o bin/simval ./cmd/simval
+	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 $(GO) test -c -ldflags="-s -w" -tags gpu -o bin/scenarios.test ./scenarios

@@ -19,7 +19,11 @@ type ProfileSpec struct {
 	Quick  bool // a coarser grid, for smoke runs; never for a committed profile
 	// FreshOnly re-measures only freshly started engine processes (their first graph
 	// captures) into the existing bundle in OutDir, rewriting its graph_capture.csv.
-	FreshOnly      bool
+	FreshOnly bool
+	// CheckBundle, when set, re-measures the profiler's anchor shapes and reports their
+	// drift against the bundle in that folder instead of profiling (OutDir, if set,
+	// receives check.json).
+	CheckBundle    string
 	Python         string // empty means FindPython()
 	Stdout, Stderr io.Writer
 }
@@ -46,11 +50,21 @@ func Profile(ctx context.Context, spec ProfileSpec) error {
 	if _, err := WriteDrivers(tmp, spec.Engine); err != nil {
 		return err
 	}
-	out, err := filepath.Abs(spec.OutDir)
-	if err != nil {
-		return fmt.Errorf("realkit: %w", err)
+	args := []string{filepath.Join(tmp, "drivers", "profile_"+spec.Engine+".py"), "--target", spec.Target}
+	if spec.OutDir != "" {
+		out, err := filepath.Abs(spec.OutDir)
+		if err != nil {
+			return fmt.Errorf("realkit: %w", err)
+		}
+		args = append(args, "--out", out)
 	}
-	args := []string{filepath.Join(tmp, "drivers", "profile_"+spec.Engine+".py"), "--out", out, "--target", spec.Target}
+	if spec.CheckBundle != "" {
+		bundle, err := filepath.Abs(spec.CheckBundle)
+		if err != nil {
+			return fmt.Errorf("realkit: %w", err)
+		}
+		args = append(args, "--check", bundle)
+	}
 	if spec.Quick {
 		args = append(args, "--quick")
 	}

@@ -37,7 +37,7 @@ func runLive(t *testing.T, name string) {
 		}
 		for _, tgt := range all {
 			t.Run(tgt.Name, func(t *testing.T) {
-				if tgt.GPU == "fixture" {
+				if tgt.Fixture() {
 					t.Skipf("target %s is a fixture, not a real deployment: nothing to run live", tgt.Name)
 				}
 				if tgt.Engine != "hfcb" && tgt.Engine != "sarathi" {
@@ -62,7 +62,14 @@ func liveRun(t *testing.T, sc *scenarios.Scenario, tgt *targets.Target) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	run, err := realkit.RunDriver(ctx, realkit.DriverSpec{Engine: tgt.Engine}, reqs, realkit.RunOptions{Repetitions: 1})
+	// A warm scenario replays after the driver's warm-up in one process; a cold one
+	// is the first pass of fresh engine processes with no warm-up, like its baseline.
+	spec, opts := realkit.DriverSpec{Engine: tgt.Engine}, realkit.RunOptions{Repetitions: 2, Steps: true}
+	runner := realkit.RunDriver
+	if sc.State() == scenarios.EngineCold {
+		opts.Repetitions, opts.Warmup, runner = 2, "none", realkit.RunFreshProcesses
+	}
+	run, err := runner(ctx, spec, reqs, opts)
 	if err != nil {
 		t.Fatalf("live %s run: %v", tgt.Engine, err)
 	}
@@ -83,6 +90,11 @@ func liveRun(t *testing.T, sc *scenarios.Scenario, tgt *targets.Target) {
 	ev, err := suite.Evaluate(ctx, sc, tgt, suite.Simulator{}, real)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if ev.Steps != nil {
+		t.Logf("step agreement: real %v steps, sim %d; composition matches in %.0f%%; busy-time error %+.1f ms (%s dominant)",
+			ev.Steps.RealSteps, ev.Steps.SimSteps, 100*ev.Steps.CompositionMatch, 1e3*ev.Steps.Attribution.Total,
+			ev.Steps.Dominant())
 	}
 	var b strings.Builder
 	_ = validation.WriteMarkdown(&b, *ev.Report)

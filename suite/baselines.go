@@ -2,6 +2,7 @@ package suite
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -32,7 +33,12 @@ func RecordedBaselines(sc *scenarios.Scenario, tgt *targets.Target) (*Real, stri
 	if err != nil {
 		return nil, "", err
 	}
-	return realFromBaseline(b, sc, tgt, name)
+	real, why, err := realFromBaseline(b, sc, tgt, name)
+	if real != nil {
+		sum := sha256.Sum256(data)
+		real.Fingerprint = targets.Fingerprint(sum[:])
+	}
+	return real, why, err
 }
 
 func realFromBaseline(b *realkit.Baseline, sc *scenarios.Scenario, tgt *targets.Target, name string) (*Real, string, error) {
@@ -47,7 +53,7 @@ func realFromBaseline(b *realkit.Baseline, sc *scenarios.Scenario, tgt *targets.
 		return nil, "", err
 	}
 	real := &Real{Settings: b.Meta.Settings, Source: name, GPU: b.Meta.GPU.Name, GPUDriver: b.Meta.GPU.Driver,
-		Engine: b.Meta.Engine, EngineVersion: b.Meta.EngineVersion}
+		Engine: b.Meta.Engine, EngineVersion: b.Meta.EngineVersion, HostCPU: b.Meta.HostCPU}
 	for i, rep := range b.Repetitions {
 		if len(rep.Records) != len(reqs) {
 			return nil, "", fmt.Errorf("%s: repetition %d has %d of %d requests", name, i+1, len(rep.Records), len(reqs))

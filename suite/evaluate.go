@@ -22,7 +22,9 @@ type Real struct {
 	Warnings []string
 	// Provenance of the real side, checked against the profile the prediction came
 	// from: a profile of another GPU or engine version predicts something else.
-	GPU, GPUDriver, Engine, EngineVersion string
+	GPU, GPUDriver, Engine, EngineVersion, HostCPU string
+	// Fingerprint is a short hash of the recorded baseline file ("" for a live run).
+	Fingerprint string
 }
 
 // Evaluation is one scenario × target × system: the outcome, its invariant
@@ -42,6 +44,8 @@ type Evaluation struct {
 	Report     *validation.Report
 	// Steps compares the step traces when both sides have one.
 	Steps *validation.StepComparison
+	// ProfileFingerprint is the short hash of the target's profile bundle.
+	ProfileFingerprint string
 }
 
 // Evaluate runs sys on the scenario's requests for tgt and, when real is given,
@@ -73,6 +77,9 @@ func Evaluate(ctx context.Context, sc *scenarios.Scenario, tgt *targets.Target, 
 		Scenario: sc, Target: tgt, System: sys.Name(), Requests: reqs, Outcome: out,
 		Invariants: CheckInvariants(reqs, out.Records, false),
 		Criteria:   crit, Real: real,
+	}
+	if ev.ProfileFingerprint, err = tgt.ProfileFingerprint(); err != nil {
+		return nil, err
 	}
 	if real == nil {
 		return ev, nil

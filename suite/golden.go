@@ -22,6 +22,16 @@ type GoldenSummary struct {
 	// PerRequest lists each request's TTFT and E2E in arrival order.
 	PerRequest []RequestLine `json:"per_request"`
 	Warnings   []string      `json:"warnings,omitempty"`
+	// Inputs fingerprints what the prediction and its verdict rest on, so that a
+	// changed golden says whether the profile or the baseline changed with it (neither:
+	// the simulator did).
+	Inputs GoldenInputs `json:"inputs"`
+}
+
+// GoldenInputs are short hashes of a golden's inputs ("" where there is none).
+type GoldenInputs struct {
+	Profile  string `json:"profile"`
+	Baseline string `json:"baseline"`
 }
 
 // RequestLine is one request in a golden summary.
@@ -45,6 +55,10 @@ func (e *Evaluation) Golden() GoldenSummary {
 		Breakdown: e.Outcome.Breakdown,
 		Summary:   validation.SummarizeRun(slices.Concat(e.Outcome.allRealizations()...)),
 		Warnings:  e.Outcome.Warnings,
+	}
+	g.Inputs.Profile = e.ProfileFingerprint
+	if e.Real != nil {
+		g.Inputs.Baseline = e.Real.Fingerprint
 	}
 	if n := len(e.Outcome.allRealizations()); n > 1 {
 		g.Phases = n

@@ -149,7 +149,8 @@ func TestEvaluateJudgesAgainstTheBaseline(t *testing.T) {
 }
 
 func TestProvenanceChecks(t *testing.T) {
-	prof := &simkit.Provenance{GPU: "NVIDIA H200", GPUDriver: "580", Engine: "hfcb", EngineVersion: "5.17.0"}
+	prof := &simkit.Provenance{GPU: "NVIDIA H200", GPUDriver: "580", Engine: "hfcb", EngineVersion: "5.17.0",
+		Source: simkit.SourceMeasured, HostCPU: "Xeon x16"}
 	tests := []struct {
 		name           string
 		real           Real
@@ -160,6 +161,7 @@ func TestProvenanceChecks(t *testing.T) {
 		{"other engine version", Real{Engine: "hfcb", EngineVersion: "5.18.0"}, "profile measured on hfcb 5.17.0, real run on 5.18.0", ""},
 		{"other gpu", Real{GPU: "NVIDIA A100-SXM4-80GB"}, `profile measured on GPU "NVIDIA H200"`, ""},
 		{"other driver warns", Real{GPUDriver: "570"}, "", "GPU driver 580, real run with 570"},
+		{"other host CPU warns", Real{HostCPU: "EPYC x32"}, "", `host CPU "Xeon x16", real run on "EPYC x32"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -225,4 +227,12 @@ func TestAfterWarmupTakesTheRecordedWarmupKeys(t *testing.T) {
 	assert.Equal(t, keys, sys.(Simulator).WarmGraphs)
 	_, err = Simulator{}.ForScenario(&after, nil)
 	assert.ErrorContains(t, err, "needs a recorded run with the warm-up's step trace")
+}
+
+func TestFixtureProfileIsRefusedAgainstRealBaselines(t *testing.T) {
+	// A hand-written fixture that claims the H200 and the engine version is still a
+	// fixture: it cannot be judged against the real H200 baselines.
+	p, _ := provenanceChecks(&Real{GPU: "NVIDIA H200", Engine: "hfcb", EngineVersion: "5.17.0"},
+		&simkit.Provenance{GPU: "NVIDIA H200", Engine: "hfcb", EngineVersion: "5.17.0", Source: simkit.SourceFixture})
+	assert.Contains(t, strings.Join(p, "\n"), `profile source is "fixture": only a measured profile is judged against real runs`)
 }

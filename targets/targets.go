@@ -2,7 +2,9 @@ package targets
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -130,6 +132,40 @@ func loadOne(fsys fs.FS, dir string) (*Target, error) {
 
 // Dir is the target's folder inside its file system.
 func (t *Target) Dir() string { return t.dir }
+
+// ProfileFingerprint is a short hash of the target's profile bundle (every file's name
+// and bytes, in name order), "" when it has none: a golden that records it shows
+// whether a changed prediction came with a changed profile.
+func (t *Target) ProfileFingerprint() (string, error) {
+	if t.Profile == "" {
+		return "", nil
+	}
+	dir := path.Join(t.dir, t.Profile)
+	h := sha256.New()
+	err := fs.WalkDir(t.fsys, dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(t.fsys, p)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s %d\n", strings.TrimPrefix(p, dir+"/"), len(data))
+		h.Write(data)
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("target %s: profile fingerprint: %w", t.Name, err)
+	}
+	return Fingerprint(h.Sum(nil)), nil
+}
+
+// Fingerprint renders a digest as the 12 hex digits goldens record.
+func Fingerprint(sum []byte) string { return hex.EncodeToString(sum)[:12] }
+
+// Fixture reports whether the target is a test fixture (gpu: fixture), not a real
+// deployment: it exercises the suite and is never judged against real runs.
+func (t *Target) Fixture() bool { return t.GPU == "fixture" }
 
 // FS is the file system the target was read from.
 func (t *Target) FS() fs.FS { return t.fsys }

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"os"
+	"path"
 	"strings"
 	"time"
 
@@ -133,26 +135,54 @@ func stderrIfNoBar(bar *progressbar.ProgressBar, w interface{ Write([]byte) (int
 
 func newProfileCmd() *cobra.Command {
 	var spec realkit.ProfileSpec
+	var check bool
 	cmd := &cobra.Command{
-		Use:   "profile --engine hfcb --target T --out DIR",
-		Short: "profile a real engine into a profile bundle (GPU runner)",
+		Use:   "profile --engine hfcb --target T (--out DIR | --check [--out DIR])",
+		Short: "profile a real engine into a profile bundle, or check the target's profile for drift (GPU runner)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := targets.Lookup(spec.Target); err != nil {
+			tgt, err := targets.Lookup(spec.Target)
+			if err != nil {
 				return err
 			}
 			spec.Stdout, spec.Stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
+			if !check {
+				if spec.OutDir == "" {
+					return fmt.Errorf("--out is required (or --check)")
+				}
+				return realkit.Profile(cmd.Context(), spec)
+			}
+			if tgt.Profile == "" {
+				return fmt.Errorf("--check: target %s has no profile bundle", tgt.Name)
+			}
+			dir, err := os.MkdirTemp("", "simval-check-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			if err := os.CopyFS(dir, mustSub(tgt.FS(), path.Join(tgt.Dir(), tgt.Profile))); err != nil {
+				return fmt.Errorf("--check: copying the target's profile: %w", err)
+			}
+			spec.CheckBundle = dir
 			return realkit.Profile(cmd.Context(), spec)
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&spec.Engine, "engine", "hfcb", "engine to profile (hfcb)")
 	fl.StringVar(&spec.Target, "target", "", "target the profile is for")
-	fl.StringVar(&spec.OutDir, "out", "", "bundle folder to write")
+	fl.StringVar(&spec.OutDir, "out", "", "bundle folder to write (with --check: where check.json goes)")
 	fl.BoolVar(&spec.Quick, "quick", false, "coarse grid for a smoke run (never commit it)")
 	fl.BoolVar(&spec.FreshOnly, "fresh-only", false, "re-measure only fresh engine processes into the bundle in --out (its graph_capture.csv)")
+	fl.BoolVar(&check, "check", false, "re-measure a few anchor shapes (under a minute) and report their drift against the target's committed profile")
 	fl.StringVar(&spec.Python, "python", "", "Python interpreter (default: $SIMVAL_PYTHON or python3)")
 	_ = cmd.MarkFlagRequired("target")
-	_ = cmd.MarkFlagRequired("out")
 	return cmd
+}
+
+func mustSub(fsys fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		panic(err) // only for an invalid path, which dir is not
+	}
+	return sub
 }

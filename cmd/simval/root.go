@@ -62,8 +62,12 @@ func newTargetsCmd() *cobra.Command {
 				return err
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "NAME\tENGINE\tGPU\tSCHEDULER\tPROFILE\tBASELINES")
+			fmt.Fprintln(w, "NAME\tKIND\tENGINE\tGPU\tSCHEDULER\tPROFILE\tBASELINES")
 			for _, t := range all {
+				kind := "real"
+				if t.Fixture() {
+					kind = "fixture"
+				}
 				prof := "none"
 				if t.Profile != "" {
 					if p, err := t.LoadProfile(); err != nil {
@@ -76,7 +80,7 @@ func newTargetsCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\n", t.Name, t.Engine, t.GPU, t.Settings.Scheduler, prof, len(bl))
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", t.Name, kind, t.Engine, t.GPU, t.Settings.Scheduler, prof, len(bl))
 			}
 			return w.Flush()
 		},

@@ -36,7 +36,7 @@ func newValidateCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringArrayVar(&f.scenarios, "scenario", nil, "catalog scenario (repeatable; default all)")
-	cmd.Flags().StringArrayVar(&f.targets, "target", nil, "target (repeatable; default all with a profile)")
+	cmd.Flags().StringArrayVar(&f.targets, "target", nil, "target (repeatable; default every real target with a profile, fixtures only when named)")
 	cmd.Flags().StringVar(&f.format, "format", "table", "output format: table, json or markdown")
 	cmd.Flags().StringVar(&f.reportDir, "report-dir", "", "write summary.md and PNG plots per scenario and target here")
 	cmd.Flags().BoolVar(&f.noCPU, "no-cpu-overhead", false, "judge the kernel-only prediction (no CPU overhead per step)")
@@ -178,7 +178,8 @@ func selectWork(scNames, tgtNames []string) ([]*scenarios.Scenario, []*targets.T
 	}
 	var tgts []*targets.Target
 	for _, t := range all {
-		if len(tgtNames) == 0 && t.Profile != "" || slices.Contains(tgtNames, t.Name) {
+		// By default every real target with a profile; a fixture target only when named.
+		if len(tgtNames) == 0 && t.Profile != "" && !t.Fixture() || slices.Contains(tgtNames, t.Name) {
 			tgts = append(tgts, t)
 		}
 	}

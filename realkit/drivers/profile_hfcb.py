@@ -308,12 +308,18 @@ def fresh_process_steps(prompts: list, runs: int, timeout_s: float = 150.0) -> l
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", required=True, help="bundle directory to write (created)")
+    p.add_argument("--out", default=None, help="bundle directory to write (created); required unless --check")
     p.add_argument("--target", required=True, help="the simval target this profile is for, e.g. h200-hfcb-qwen3-0.6b")
     p.add_argument("--quick", action="store_true", help="small grids (≤ 90 s on an H200), for smoke tests")
+    p.add_argument("--check", metavar="BUNDLE", default=None,
+                   help="re-measure the anchor shapes on this GPU and report the drift against BUNDLE's calibration "
+                        "(nothing is written but --out/check.json)")
     p.add_argument("--fresh-only", action="store_true",
                    help="measure only fresh engine processes and rewrite the graph_capture.csv of the bundle in --out")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.out is None and not args.check:
+        p.error("--out is required")
+    return args
 
 
 def kernel_model(tokens, op_samples, plan, attn_samples) -> KernelModel:
@@ -527,9 +533,73 @@ def fresh_only(args) -> None:
     log(f"graph_capture.csv rewritten: {len(captures)} rows, {len(fresh)} fresh processes")
 
 
+# Anchor shapes of `--check`: (kind, batch size, query tokens per request). Decode steps
+# at three batch sizes and two lone prefills: together they cover the CPU-bound and the
+# GPU-bound ends of the step-time tables, in under a minute.
+CHECK_ANCHORS = [("decode", 1, 1), ("decode", 8, 1), ("decode", 32, 1), ("prefill", 1, 512), ("prefill", 1, 2048)]
+CHECK_STEPS = 30  # decode tokens per anchor; prefills are repeated 4 times
+
+
+def check(args) -> None:
+    """Re-measure CHECK_ANCHORS on a warm engine and report each one's median step wall
+    against the committed bundle's calibration steps of the same shape."""
+    import rederive_hfcb
+
+    cal = rederive_hfcb.read_steps(os.path.join(args.check, "hfcb_calibration.csv"))
+    model = build_model()
+    engine = Engine(model)
+    engine.wait([engine.submit(16, 4)])
+    for kind, b, q in CHECK_ANCHORS:  # first pass: capture every anchor's graphs
+        engine.wait([engine.submit(q if kind == "prefill" else 8, 3) for _ in range(b)])
+    n0 = len(engine.rec.events)
+    for kind, b, q in CHECK_ANCHORS:
+        if kind == "prefill":
+            for _ in range(4):
+                engine.wait([engine.submit(q, 2)])
+        else:
+            engine.wait([engine.submit(8, CHECK_STEPS) for _ in range(b)])
+    engine.stop()
+    steps = [s for s in assemble_steps(engine.rec.events[n0:]) if not s["capture"]]
+    loop_ms = loop_overhead_ms(steps)
+    # This process started fresh: its first steps, with their phases, show where the
+    # first-use costs of an engine process go (schedule, input preparation, graph
+    # launch or capture, device wait, output update).
+    keep = ("n_req", "decodes", "prefills", "q_tokens", "kv_read", "wall_ms", "capture", "graph_key", "sched_ms",
+            "prep_ms", "tensors_ms", "kwargs_ms", "launch_ms", "wait_ms", "update_ms")
+    first_steps = [{k: s.get(k) for k in keep} for s in assemble_steps(engine.rec.events[:n0])[:16]]
+    rows = []
+    for kind, b, q in CHECK_ANCHORS:
+        def same(s):
+            return classify(s) == kind and s["n_req"] == b and s["q_tokens"] == b * q
+        now = [s["wall_ms"] + loop_ms for s in steps if same(s)]
+        then = [s["wall_ms"] for s in cal if same(s) and not s["capture"] and s.get("phase") in ("decode", "decode2", "prefill")]
+        if not now or not then:
+            rows.append({"kind": kind, "batch_size": b, "q_tokens": b * q, "note": "no step of this shape measured"})
+            continue
+        m_now, m_then = statistics.median(now), statistics.median(then)
+        rows.append({"kind": kind, "batch_size": b, "q_tokens": b * q, "profile_ms": m_then, "now_ms": m_now,
+                     "drift": (m_now - m_then) / m_then, "steps_now": len(now), "steps_profile": len(then)})
+    gpu, driver = nvidia_smi()
+    out = {"bundle": args.check, "gpu": gpu, "gpu_driver": driver, "host_cpu": host_cpu(), "anchors": rows,
+           "fresh_process_first_steps": first_steps, "elapsed_s": time.perf_counter() - _T0}
+    text = json.dumps(out, indent=1)
+    print(text)
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, "check.json"), "w") as f:
+            f.write(text + "\n")
+    for r in rows:
+        if "drift" in r:
+            log(f"{r['kind']} batch {r['batch_size']} q {r['q_tokens']}: profile {r['profile_ms']:.2f} ms, "
+                f"now {r['now_ms']:.2f} ms, drift {100 * r['drift']:+.1f}%")
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
+        if args.check:
+            check(args)
+            return 0
         if args.fresh_only:
             fresh_only(args)
             return 0

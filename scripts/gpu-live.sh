@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Run from the repository root on a GPU runner, with bin/ built by `make gpu-binaries`
+# and $OUT writable: the profile drift check first (simval profile --check, about a
+# minute), then the live scenario tests (every catalog scenario replayed on the engine
+# and judged; cold scenarios as fresh engine processes). Leaves $OUT/live.tgz.
+set -u
+export PYTHONUNBUFFERED=1
+T=h200-hfcb-qwen3-0.6b
+P="$OUT/live"; mkdir -p "$P"
+start=$(date +%s)
+timeout 110 bin/simval profile --engine hfcb --target "$T" --check --out "$P/check" > "$P/check.log" 2>&1
+echo "profile --check rc=$? $(( $(date +%s) - start ))s"; grep -E "drift|error" "$P/check.log" | tail -n 8
+start=$(date +%s)
+(cd scenarios && SIMVAL_REQUIRE_GPU=1 SIMVAL_ARTIFACTS="$P/runs" timeout 400 ../bin/scenarios.test -test.v \
+  -test.count=1 -test.timeout 390s -test.run 'TestQueueFree|TestBatched|TestColdStart') > "$P/gpu-tests.log" 2>&1
+echo "live tests rc=$? $(( $(date +%s) - start ))s"
+grep -E "^(=== RUN|--- |    --- |ok|FAIL|PASS)|step agreement|out of bounds" "$P/gpu-tests.log" | grep -v "=== RUN" | tail -n 40
+tar czf "$OUT/live.tgz" -C "$OUT" live && rm -rf "$P"
