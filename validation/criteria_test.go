@@ -206,3 +206,34 @@ func findRow(t *testing.T, c Comparison, m Metric, st Stat) Row {
 	t.Fatalf("no row %s %s", m, st)
 	return Row{}
 }
+
+func TestJudgeChangeAndRankSweep(t *testing.T) {
+	ok := JudgeChange("d", "256", TTFT, Mean, 0.100, 0.400, 0.110, 0.450, 0.15) // real ×4, sim ×4.09
+	assert.True(t, ok.Pass)
+	assert.InDelta(t, 3.0, ok.RealChange, 1e-12)
+	wrongSign := JudgeChange("d", "x", ITL, Mean, 0.020, 0.016, 0.020, 0.021, 0.15) // real −20%, sim +5%
+	assert.False(t, wrongSign.Pass)
+	tooBig := JudgeChange("d", "x", ITL, Mean, 0.020, 0.016, 0.020, 0.011, 0.15) // real −20%, sim −45%
+	assert.False(t, tooBig.Pass)
+	small := JudgeChange("d", "x", ITL, Mean, 0.020, 0.0202, 0.020, 0.0199, 0.15) // +1% vs −0.5%: no sign to hold
+	assert.True(t, small.Pass)
+
+	r := RankSweep("d", TTFT, Mean, []float64{1, 2, 4}, []float64{1, 2.5, 3.9}, []float64{0.01, 0.01, 0.01}, 0.15)
+	assert.Equal(t, 3, r.Pairs)
+	assert.True(t, r.Pass)
+	r = RankSweep("d", TTFT, Mean, []float64{1, 2, 4}, []float64{1, 5, 3.9}, []float64{0.01, 0.01, 0.01}, 0.15)
+	assert.InDelta(t, 1.0/3, r.Tau, 1e-12)
+	assert.False(t, r.Pass)
+	r = RankSweep("d", TTFT, Mean, []float64{1, 1.05}, []float64{1.05, 1}, []float64{0.01, 0.01}, 0.15)
+	assert.Zero(t, r.Pairs, "a 5% real difference resolves no order under a 15% bound")
+	assert.True(t, r.Pass)
+}
+
+func TestEngineSettingsSet(t *testing.T) {
+	s := EngineSettings{Scheduler: "hfcb:fifo", TokenBudget: 8192}
+	require.NoError(t, s.Set("token_budget", "256"))
+	require.NoError(t, s.Set("scheduler", "hfcb:prefill_first"))
+	assert.Equal(t, EngineSettings{Scheduler: "hfcb:prefill_first", TokenBudget: 256}, s)
+	assert.ErrorContains(t, s.Set("tp", "2"), `setting "tp": not one of scheduler, token_budget, max_seqs, block_size, num_blocks`)
+	assert.ErrorContains(t, s.Set("num_blocks", "-3"), `setting num_blocks: "-3" is not a positive integer`)
+}

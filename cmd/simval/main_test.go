@@ -160,3 +160,32 @@ func TestSimReplicas(t *testing.T) {
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "bogus")
 }
+
+func TestSimWhatIfsAndEngineStates(t *testing.T) {
+	out, _, code := runCLI(t, "sim", "--target", h200, "--scenario", "batched-burst", "--set", "num_blocks=24")
+	require.Equal(t, 0, code, "a 24-block cache (KV padded to 6144) is inside the profiled grid")
+	assert.Contains(t, out, "16 requests")
+	_, errOut, code := runCLI(t, "sim", "--target", h200, "--scenario", "batched-burst", "--set", "tp=2")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, `setting "tp": not one of`)
+	_, errOut, code = runCLI(t, "sim", "--target", h200, "--scenario", "batched-burst", "--set", "num_blocks")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "want key=value")
+
+	warm, _, code := runCLI(t, "sim", "--target", h200, "--scenario", "cold-start-burst")
+	require.Equal(t, 0, code)
+	cold, _, code := runCLI(t, "sim", "--target", h200, "--scenario", "cold-start-burst", "--engine-state", "cold")
+	require.Equal(t, 0, code)
+	assert.NotContains(t, warm, "graph captures")
+	assert.Contains(t, cold, "graph captures")
+	_, errOut, code = runCLI(t, "sim", "--target", h200, "--scenario", "poisson-moderate", "--engine-state", "after-warmup")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "needs --warmup-from")
+	after, _, code := runCLI(t, "sim", "--target", h200, "--scenario", "poisson-moderate", "--engine-state", "after-warmup",
+		"--warmup-from", "../../targets/catalog/h200-hfcb-qwen3-0.6b/baselines/poisson-moderate.json")
+	require.Equal(t, 0, code)
+	assert.Contains(t, after, "1 graph captures", "the recorded warm-up left one key of this workload uncaptured")
+	_, errOut, code = runCLI(t, "sim", "--target", h200, "--scenario", "poisson-moderate", "--engine-state", "lukewarm")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, `engine state "lukewarm" is not one of warm, cold, after-warmup`)
+}

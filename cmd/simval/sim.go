@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -19,6 +20,7 @@ import (
 type simFlags struct {
 	target, scenario, trace, format, global string
 	engineState, warmupFrom                 string
+	set                                     []string
 	noCPU, extrapolate                      bool
 	replicas                                int
 	seed                                    uint64
@@ -43,6 +45,8 @@ func newSimCmd() *cobra.Command {
 	cmd.Flags().IntVar(&f.replicas, "replicas", 1, "identical replicas of the target behind a global scheduler (capacity what-ifs)")
 	cmd.Flags().StringVar(&f.global, "global-scheduler", "round_robin", "round_robin, lor (least outstanding requests) or random")
 	cmd.Flags().Uint64Var(&f.seed, "seed", 0, "seed of the random global scheduler")
+	cmd.Flags().StringArrayVar(&f.set, "set", nil, "override a target setting for a what-if, key=value (repeatable): "+
+		strings.Join(validation.SettableSettings, ", "))
 	cmd.Flags().StringVar(&f.engineState, "engine-state", "warm", "engine state at the first request: warm (every graph captured), "+
 		"cold (a fresh engine process) or after-warmup (the graphs a recorded warm-up captured: --warmup-from)")
 	cmd.Flags().StringVar(&f.warmupFrom, "warmup-from", "", "after-warmup: a recorded run (simval real output) whose first "+
@@ -71,6 +75,19 @@ func runSim(cmd *cobra.Command, f simFlags) error {
 	reqs, _, err := workload(f.scenario, f.trace, tgt.Name)
 	if err != nil {
 		return err
+	}
+	if len(f.set) > 0 {
+		what := *tgt
+		for _, kv := range f.set {
+			key, value, ok := strings.Cut(kv, "=")
+			if !ok {
+				return fmt.Errorf("--set %q: want key=value", kv)
+			}
+			if err := what.Settings.Set(key, value); err != nil {
+				return fmt.Errorf("--set: %w", err)
+			}
+		}
+		tgt = &what
 	}
 	state, err := simkit.ParseEngineState(f.engineState)
 	if err != nil {

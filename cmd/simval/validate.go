@@ -45,10 +45,19 @@ func newValidateCmd() *cobra.Command {
 
 // validateJSON is `simval validate --format json`: a contract scripts rely on.
 type validateJSON struct {
-	Pass     bool                   `json:"pass"`
-	Results  []validation.ResultRow `json:"results"`
-	Steps    []stepsJSON            `json:"steps,omitempty"`
-	Warnings []string               `json:"warnings"`
+	Pass    bool                   `json:"pass"`
+	Results []validation.ResultRow `json:"results"`
+	Steps   []stepsJSON            `json:"steps,omitempty"`
+	// Decisions and Rankings judge the recorded decisions (scenarios/catalog/decisions).
+	Decisions []decisionJSON       `json:"decisions,omitempty"`
+	Rankings  []validation.Ranking `json:"rankings,omitempty"`
+	Warnings  []string             `json:"warnings"`
+}
+
+// decisionJSON is one decision row; Judged is false for a decision reported only.
+type decisionJSON struct {
+	validation.DecisionRow
+	Judged bool `json:"judged"`
 }
 
 // stepsJSON is one scenario × target's step-level agreement in validate's JSON.
@@ -121,6 +130,9 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 			}
 		}
 	}
+	if err := judgeDecisions(cmd, scs, tgts, f.scenarios != nil || f.targets != nil, &doc); err != nil {
+		return err
+	}
 	if judged == 0 {
 		// Nothing compared is not a pass: say so and exit 2 after printing what was run.
 		doc.Pass = false
@@ -152,6 +164,37 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 	}
 	if !doc.Pass {
 		return errOutOfBounds
+	}
+	return nil
+}
+
+// judgeDecisions judges every catalog decision whose scenario and target are selected
+// (all of them when nothing was selected by name).
+func judgeDecisions(cmd *cobra.Command, scs []*scenarios.Scenario, tgts []*targets.Target, filtered bool,
+	doc *validateJSON) error {
+	ds, err := scenarios.Decisions()
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		if filtered && (!slices.ContainsFunc(scs, func(s *scenarios.Scenario) bool { return s.Name == d.Scenario }) ||
+			!slices.ContainsFunc(tgts, func(t *targets.Target) bool { return t.Name == d.Target })) {
+			continue
+		}
+		res, err := suite.JudgeDecision(cmd.Context(), d, suite.Simulator{})
+		if err != nil {
+			return err
+		}
+		for _, r := range res.Rows {
+			doc.Decisions = append(doc.Decisions, decisionJSON{DecisionRow: r, Judged: res.Judged})
+		}
+		doc.Rankings = append(doc.Rankings, res.Rankings...)
+		for _, w := range res.Warnings {
+			doc.Warnings = append(doc.Warnings, fmt.Sprintf("decision %s: %s", d.Name, w))
+		}
+		if res.Judged && !res.Pass() {
+			doc.Pass = false
+		}
 	}
 	return nil
 }
@@ -208,6 +251,21 @@ func writeValidateTable(w io.Writer, doc validateJSON) {
 			r.Stat, ms(r.Real), ms(r.Sim), pct(r.RelErr), 100*r.Bound, 100*r.Noise, 100*r.EffectiveBound, ok)
 	}
 	_ = tw.Flush()
+	if len(doc.Decisions) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "DECISION\tVALUE\tMETRIC\tSTAT\tREAL CHANGE\tSIM CHANGE\tBOUND\tOK")
+		for _, d := range doc.Decisions {
+			ok := okWord(d.Pass, d.Judged)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.0f%%\t%s\n", d.Name, d.Value, d.Metric, d.Stat,
+				pct(d.RealChange), pct(d.SimChange), 100*d.Bound, ok)
+		}
+		for _, r := range doc.Rankings {
+			fmt.Fprintf(tw, "%s\tranking\t%s\t%s\tτ = %.2f over %d resolved pairs\t\t\t%s\n", r.Name, r.Metric, r.Stat,
+				r.Tau, r.Pairs, okWord(r.Pass, true))
+		}
+		_ = tw.Flush()
+	}
 	for _, warn := range doc.Warnings {
 		fmt.Fprintln(w, "warning:", warn)
 	}
@@ -219,6 +277,18 @@ func writeValidateTable(w io.Writer, doc validateJSON) {
 		verdict = "FAIL"
 	}
 	fmt.Fprintf(w, "%s: %d comparisons\n", verdict, len(doc.Results))
+}
+
+func okWord(pass, judged bool) string {
+	switch {
+	case !judged && pass:
+		return "ok (not gated)"
+	case !judged:
+		return "out (not gated)"
+	case !pass:
+		return "FAIL"
+	}
+	return "ok"
 }
 
 func ms(v float64) string { return fmt.Sprintf("%.2f", 1e3*v) }

@@ -1,0 +1,56 @@
+package suite
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/simval/simval/scenarios"
+)
+
+func TestRecordedDecisionsAreJudged(t *testing.T) {
+	ds, err := scenarios.Decisions()
+	require.NoError(t, err)
+	byName := map[string]*DecisionResult{}
+	for _, d := range ds {
+		r, err := JudgeDecision(context.Background(), d, Simulator{})
+		require.NoError(t, err, d.Name)
+		byName[d.Name] = r
+	}
+	require.Contains(t, byName, "token-budget-long-prefill")
+	tb := byName["token-budget-long-prefill"]
+	assert.True(t, tb.Judged)
+	assert.True(t, tb.Pass(), "%+v %+v", tb.Rows, tb.Rankings)
+	assert.Len(t, tb.Rows, 8, "4 statistics x 2 non-reference points")
+	assert.Len(t, tb.Rankings, 4, "a 3-point sweep is ranked")
+	for _, r := range tb.Rows {
+		if r.Value == "256" && r.Metric == "ttft" && r.Stat == "mean" {
+			assert.Greater(t, r.RealChange, 2.0, "a 256-token budget multiplies TTFT (3-4x on the H200)")
+		}
+	}
+	assert.Contains(t, strings.Join(tb.Warnings, "\n"), "max_seqs 256 (target 1024)", "the engine resolves other settings with the budget")
+
+	assert.True(t, byName["scheduler-poisson"].Pass())
+
+	kv := byName["kv-memory-preemption"]
+	assert.False(t, kv.Judged, "reported only, with its reason")
+	assert.False(t, kv.Pass(), "the reason stands: the size of the change is missed")
+}
+
+func TestDecisionRefusesARunOfAnotherSetting(t *testing.T) {
+	ds, err := scenarios.Decisions()
+	require.NoError(t, err)
+	for _, d := range ds {
+		if d.Name != "scheduler-poisson" {
+			continue
+		}
+		bad := *d
+		bad.Points = append([]scenarios.DecisionPoint(nil), d.Points...)
+		bad.Points[1].Value = "hfcb:fifo" // the run was recorded with prefill_first
+		_, err := JudgeDecision(context.Background(), &bad, Simulator{})
+		assert.ErrorContains(t, err, "was recorded with scheduler")
+	}
+}
