@@ -5,6 +5,7 @@ import (
 
 	"github.com/simval/simval/scenarios"
 	"github.com/simval/simval/suite"
+	"github.com/simval/simval/suite/suitetest"
 )
 
 // The catalog's scenarios as table-driven tests, one test per regime and one subtest
@@ -52,6 +53,6 @@ func runRegimeTest(t *testing.T, test string) {
 
 func runCatalogScenario(t *testing.T, name string) {
 	t.Helper()
-	suite.RunScenario(t, name, suite.Simulator{}, suite.RecordedBaselines, true)
+	suitetest.RunScenario(t, name, suite.Simulator{}, suite.RecordedBaselines, true)
 	runLive(t, name)
 }

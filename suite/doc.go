@@ -4,7 +4,8 @@
 // compares the outcome with recorded real baselines within the scenario's bounds, and
 // builds the golden summary and the report.
 //
-// The same code serves `go test` (RunScenario, in suite_test-style callers) and the
-// CLI (Evaluate). It owns no data: scenarios, targets and baselines come from their
-// packages; files are written only by callers.
+// The same code serves `go test` (through suite/suitetest, the harness that imports
+// `testing` and goldie, which this package does not) and the CLI (Evaluate). It owns no
+// data: scenarios, targets and baselines come from their packages; files are written
+// only by callers.
 package suite

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -188,4 +189,12 @@ func TestSimWhatIfsAndEngineStates(t *testing.T) {
 	_, errOut, code = runCLI(t, "sim", "--target", h200, "--scenario", "poisson-moderate", "--engine-state", "lukewarm")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, `engine state "lukewarm" is not one of warm, cold, after-warmup`)
+}
+
+// The simval binary links the evaluating library, not the test harness: goldie's
+// flags (-update, -clean, -template) must not be registered in it.
+func TestBinaryRegistersNoGoldenFlags(t *testing.T) {
+	for _, name := range []string{"update", "clean", "template"} {
+		assert.Nil(t, flag.Lookup(name), "flag -%s registered: something in cmd/simval links goldie", name)
+	}
 }

@@ -1,4 +1,8 @@
-package suite
+// Package suitetest is the suite's `go test` harness: it runs a System on a catalog
+// scenario as subtests, with golden files. It holds everything that imports `testing`
+// and goldie, so that package suite (the evaluating library, also linked into the
+// simval binary) imports neither and the binary registers no test flags.
+package suitetest
 
 import (
 	"context"
@@ -7,19 +11,20 @@ import (
 
 	"github.com/simval/simval/golden"
 	"github.com/simval/simval/scenarios"
+	"github.com/simval/simval/suite"
 	"github.com/simval/simval/targets"
 	"github.com/simval/simval/validation"
 )
 
 // RealSource gives the real runs a system is judged against for a scenario on a
-// target, or nil with a reason when there are none.
-type RealSource func(sc *scenarios.Scenario, tgt *targets.Target) (*Real, string, error)
+// target, or nil with a reason when there are none (suite.RecordedBaselines is one).
+type RealSource func(sc *scenarios.Scenario, tgt *targets.Target) (*suite.Real, string, error)
 
 // RunScenario runs sys on the named catalog scenario for every target it can
 // predict, as subtests named by target: invariants, the golden summary (exactly, when
 // withGolden), and the comparison with real runs from src within the scenario's
 // bounds. A target without real runs says so in the log; nothing is skipped silently.
-func RunScenario(t *testing.T, name string, sys System, src RealSource, withGolden bool) {
+func RunScenario(t *testing.T, name string, sys suite.System, src RealSource, withGolden bool) {
 	t.Helper()
 	sc, err := scenarios.Lookup(name)
 	if err != nil {
@@ -34,7 +39,7 @@ func RunScenario(t *testing.T, name string, sys System, src RealSource, withGold
 			if tgt.Profile == "" {
 				t.Skipf("target %s has no profile bundle: nothing to simulate it from", tgt.Name)
 			}
-			var real *Real
+			var real *suite.Real
 			if src != nil {
 				r, why, err := src(sc, tgt)
 				if err != nil {
@@ -45,7 +50,7 @@ func RunScenario(t *testing.T, name string, sys System, src RealSource, withGold
 				}
 				real = r
 			}
-			ev, err := Evaluate(context.Background(), sc, tgt, sys, real)
+			ev, err := suite.Evaluate(context.Background(), sc, tgt, sys, real)
 			if err != nil {
 				t.Fatal(err)
 			}
