@@ -100,3 +100,19 @@ func assertInOrder(t *testing.T, s string, parts ...string) {
 		at += i + len(p)
 	}
 }
+
+func TestScorecardGroupsByRegimeAndSaysWhy(t *testing.T) {
+	real := evenRun(8, 4, 0.020, 0.010)
+	good := Compare(real, scaled(real, 1.02), DefaultCriteria())
+	bad := Compare(real, scaled(real, 1.50), DefaultCriteria())
+	lines := Scorecard([]ScoreEntry{{"batched", "a", good}, {"cold", "c", bad}, {"batched", "b", good}})
+	require.Len(t, lines, 2)
+	assert.Equal(t, []string{"a", "b"}, lines[0].Scenarios)
+	assert.True(t, lines[0].Trusted)
+	assert.False(t, lines[1].Trusted)
+	assert.Contains(t, lines[1].Why, "c fails its bounds")
+	var b strings.Builder
+	require.NoError(t, WriteScorecard(&b, "t1", lines))
+	assert.Contains(t, b.String(), "| batched | a, b | ")
+	assert.Contains(t, b.String(), "| no |")
+}

@@ -82,6 +82,7 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 	doc := validateJSON{Pass: true, Results: []validation.ResultRow{}, Warnings: []string{}}
 	var md bytes.Buffer
 	judged, judgedRows := 0, 0
+	cards := map[string][]validation.ScoreEntry{}
 	for _, sc := range scs {
 		for _, tgt := range tgts {
 			real, why, err := suite.RecordedBaselines(sc, tgt)
@@ -102,6 +103,8 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 			}
 			judged++
 			judgedRows += ev.Comparison.Judged()
+			cards[tgt.Name] = append(cards[tgt.Name], validation.ScoreEntry{Regime: sc.Regime, Scenario: sc.Name,
+				Comparison: *ev.Comparison})
 			doc.Pass = doc.Pass && ev.Comparison.Pass()
 			if ev.Steps != nil {
 				doc.Steps = append(doc.Steps, stepsJSON{Scenario: sc.Name, Target: tgt.Name,
@@ -132,6 +135,15 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 	}
 	if err := judgeDecisions(cmd, scs, tgts, f.scenarios != nil || f.targets != nil, &doc); err != nil {
 		return err
+	}
+	if f.format == "markdown" {
+		for _, tgt := range tgts {
+			if entries := cards[tgt.Name]; len(entries) > 0 {
+				if err := validation.WriteScorecard(&md, tgt.Name, validation.Scorecard(entries)); err != nil {
+					return err
+				}
+			}
+		}
 	}
 	if judged == 0 {
 		// Nothing compared is not a pass: say so and exit 2 after printing what was run.
