@@ -13,6 +13,8 @@ echo "profile --check rc=$? $(( $(date +%s) - start ))s"; grep -E "drift|error" 
 start=$(date +%s)
 (cd scenarios && SIMVAL_REQUIRE_GPU=1 SIMVAL_ARTIFACTS="$P/runs" timeout 400 ../bin/scenarios.test -test.v \
   -test.count=1 -test.timeout 390s -test.run 'TestQueueFree|TestBatched|TestColdStart') > "$P/gpu-tests.log" 2>&1
-echo "live tests rc=$? $(( $(date +%s) - start ))s"
+rc=$?
+echo "live tests rc=$rc $(( $(date +%s) - start ))s"
 grep -E "^(=== RUN|--- |    --- |ok|FAIL|PASS)|step agreement|out of bounds" "$P/gpu-tests.log" | grep -v "=== RUN" | tail -n 40
 tar czf "$OUT/live.tgz" -C "$OUT" live && rm -rf "$P"
+exit $rc

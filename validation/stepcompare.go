@@ -11,41 +11,42 @@ import (
 // several repetitions (timed steps only: Warmup steps are ignored on both sides).
 type StepComparison struct {
 	// RealSteps is the number of timed steps of each real repetition, in order.
-	RealSteps []int
+	RealSteps []int `json:"real_steps"`
 	// SimSteps is the number of timed simulated steps.
-	SimSteps int
+	SimSteps int `json:"sim_steps"`
 	// StepCountErr is (sim − mean real)/mean real of the timed step count.
-	StepCountErr float64
+	StepCountErr float64 `json:"step_count_err"`
 	// CompositionMatch is the mean over repetitions of the share of steps whose
 	// batch composition matches the simulated step at the same position, in [0,1]:
 	// the i-th timed real step is paired with the i-th timed sim step, and the
 	// share is matching pairs / max(real steps, sim steps). A step's composition is
 	// the multiset of (ID, Prefill, Decode) of its Items (Past is ignored), so the
 	// order of the items does not matter; a step without Items never matches.
-	CompositionMatch float64
+	CompositionMatch float64 `json:"composition_match"`
 	// ByKind has one row per StepKinds entry that either side has, in StepKinds
 	// order.
-	ByKind []StepKindRow
+	ByKind []StepKindRow `json:"by_kind"`
 	// Attribution splits the error of the total busy time.
-	Attribution BusyAttribution
+	Attribution BusyAttribution `json:"attribution"`
 }
 
 // StepKindRow compares the steps of one kind. Real counts and mean durations pool
 // all repetitions: RealCount is the mean count per repetition and RealMeanS the
 // mean duration over every real step of the kind.
 type StepKindRow struct {
-	Kind      StepKind
-	RealCount float64
-	SimCount  int
+	Kind      StepKind `json:"kind"`
+	RealCount float64  `json:"real_count"`
+	SimCount  int      `json:"sim_count"`
 	// RealMeanS and SimMeanS are the mean step durations in seconds; 0 on a side
 	// that has no step of the kind.
-	RealMeanS, SimMeanS float64
+	RealMeanS float64 `json:"real_mean_s"`
+	SimMeanS  float64 `json:"sim_mean_s"`
 	// RelErr is (sim − real)/real of the mean duration. It is 0 when one side has
 	// no step of the kind (Missing then names that side); ±Inf when the real mean
 	// is 0 and the simulated one is not (as Row.RelErr).
-	RelErr float64
+	RelErr float64 `json:"rel_err"`
 	// Missing is "", "real" or "sim": the side without a step of this kind.
-	Missing string
+	Missing string `json:"missing"`
 }
 
 // BusyAttribution splits the error of the total busy time Σ step durations (sim −
@@ -65,11 +66,14 @@ type StepKindRow struct {
 type BusyAttribution struct {
 	// RealBusyS is the mean over repetitions of the summed durations of the timed
 	// real steps; SimBusyS the same sum for the simulated steps.
-	RealBusyS, SimBusyS float64
+	RealBusyS float64 `json:"real_busy_s"`
+	SimBusyS  float64 `json:"sim_busy_s"`
 	// Total is SimBusyS − RealBusyS.
-	Total float64
+	Total float64 `json:"total"`
 	// Execution, Scheduling and Capture sum to Total (to rounding, ~1e-15 s).
-	Execution, Scheduling, Capture float64
+	Execution  float64 `json:"execution"`
+	Scheduling float64 `json:"scheduling"`
+	Capture    float64 `json:"capture"`
 }
 
 // Dominant names the attribution part of largest magnitude: "execution",
