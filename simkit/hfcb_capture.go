@@ -17,7 +17,7 @@ import (
 // Q), so a step kind's capture cost is the median of its samples. A fresh engine
 // process also pays first-use costs (kernel module loading, library handles and plans)
 // twice: at its first step, and, when it serves several requests at once, at one later
-// capture (its second in 12 of 18 recorded processes); those are the medians of the
+// capture (its second in 17 of 23 recorded processes); those are the medians of the
 // first and second rows (0.35–1.9 s, no trend in Q either).
 type hfcbCaptures struct {
 	byKind        map[string]float64 // decode, prefill, mixed → median ms

@@ -507,7 +507,7 @@ def capture_rows(steps: list, bundle: dict, eng: dict, fresh: list = ()) -> list
             continue
         rows.append(caps[0])
         # A process serving several requests at once pays a second first-use cost at
-        # one later capture (its second in 12 of 18 recorded processes, a few steps
+        # one later capture (its second in 17 of 23 recorded processes, a few steps
         # later in the others); one serving a request at a time does not. The sample
         # is the costliest capture after the first.
         if any(s["n_req"] > 1 for s in proc) and len(caps) > 1:
