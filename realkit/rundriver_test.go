@@ -1,6 +1,7 @@
 package realkit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -137,14 +138,36 @@ func TestRunDriverReportsARequestWithTheWrongTokenCount(t *testing.T) {
 
 func TestRunDriverTimesOutBeforeReady(t *testing.T) {
 	requirePython(t)
-	start := time.Now()
+	var stderr lockedBuffer
 	run, err := RunDriver(t.Context(), fakeSpec("--load-s", "30"), fourRequests(0.01),
-		RunOptions{ReadyTimeout: 300 * time.Millisecond, KillGrace: 2 * time.Second})
+		RunOptions{ReadyTimeout: 300 * time.Millisecond, KillGrace: 2 * time.Second, Stderr: &stderr})
 	require.ErrorIs(t, err, ErrNotReady)
-	assert.Less(t, time.Since(start), 10*time.Second)
 	assert.Empty(t, run.Repetitions)
 	assert.Contains(t, err.Error(), "stopped while loading or warming up after 0 of 4 requests finished")
-	assert.Contains(t, err.Error(), "driver said: loading the engine: Terminated: terminated by signal 15")
+	// On a loaded machine the timeout can fire before the interpreter got to loading
+	// (and to its SIGTERM handler); the driver can only say why it stopped if it did.
+	// Which of the two happened is read from its stderr, not from a clock.
+	if strings.Contains(stderr.String(), "fake engine: loading") {
+		assert.Contains(t, err.Error(), "driver said: loading the engine: Terminated: terminated by signal 15")
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the driver's stderr copier and the test.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func TestRunDriverCancelStopsTheWholeProcessGroup(t *testing.T) {

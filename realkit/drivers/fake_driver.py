@@ -17,7 +17,7 @@ def make_adapter(args):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     return fake_engine.FakeEngine(step_s=args.step_s, prefill_s=args.prefill_s, load_s=args.load_s,
                                   crash_after=args.crash_after, crash_mode=args.crash_mode, short_id=args.short_id,
-                                  spawn_child=args.spawn_child)
+                                  spawn_child=args.spawn_child, announce=True)
 
 
 def parser():

@@ -37,12 +37,13 @@ class FakeEngine(replay.EngineAdapter):
     name = "fake"
 
     def __init__(self, *, clock=None, sleep=None, step_s=0.01, prefill_s=0.02, submit_cost_s=0.0, load_s=0.0,
-                 crash_after=None, crash_mode="raise", short_id=None, spawn_child=False):
+                 crash_after=None, crash_mode="raise", short_id=None, spawn_child=False, announce=False):
         self._clock = clock or time.perf_counter
         self._sleep = sleep or time.sleep
         self.step_s, self.prefill_s, self.submit_cost_s, self.load_s = step_s, prefill_s, submit_cost_s, load_s
         self.crash_after, self.crash_mode, self.short_id = crash_after, crash_mode, short_id
         self.spawn_child = spawn_child
+        self.announce = announce
         self.child = None
         self.inflight = []  # (completion, Finished)
         self.returned = 0
@@ -54,6 +55,11 @@ class FakeEngine(replay.EngineAdapter):
         return self._clock()
 
     def load(self) -> None:
+        # Printed once the driver's SIGTERM handler is in place (replay.main installs it
+        # before loading): a test that stops the driver during load knows from this line
+        # whether the driver could still say why it stopped.
+        if self.announce:
+            print("fake engine: loading", file=sys.stderr, flush=True)
         self._sleep(self.load_s)
         if self.spawn_child:
             # A grandchild that outlives us unless the whole process group is killed.
