@@ -2,6 +2,7 @@ package realkit
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -82,4 +83,66 @@ func Profile(ctx context.Context, spec ProfileSpec) error {
 		return fmt.Errorf("realkit: profiler %s failed: %w", filepath.Base(args[0]), err)
 	}
 	return nil
+}
+
+// ProfileCheck is what `profile --check` measured: each anchor shape's median step on
+// this machine against the committed profile's calibration steps of the same shape.
+type ProfileCheck struct {
+	GPU       string        `json:"gpu"`
+	GPUDriver string        `json:"gpu_driver"`
+	HostCPU   string        `json:"host_cpu"`
+	Anchors   []CheckAnchor `json:"anchors"`
+}
+
+// CheckAnchor is one anchor shape's drift, (now − profile)/profile.
+type CheckAnchor struct {
+	Kind      string  `json:"kind"`
+	BatchSize int     `json:"batch_size"`
+	QTokens   int     `json:"q_tokens"`
+	ProfileMS float64 `json:"profile_ms"`
+	NowMS     float64 `json:"now_ms"`
+	Drift     float64 `json:"drift"`
+	Note      string  `json:"note,omitempty"`
+}
+
+// MaxDrift is the anchor with the largest |drift| (false when none was measured).
+func (c *ProfileCheck) MaxDrift() (CheckAnchor, bool) {
+	var worst CheckAnchor
+	found := false
+	for _, a := range c.Anchors {
+		if a.Note == "" && (!found || abs(a.Drift) > abs(worst.Drift)) {
+			worst, found = a, true
+		}
+	}
+	return worst, found
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// CheckProfile runs the profiler's drift check (spec.CheckBundle: the committed bundle,
+// copied to a folder) and reads back what it measured.
+func CheckProfile(ctx context.Context, spec ProfileSpec) (*ProfileCheck, error) {
+	out, err := os.MkdirTemp("", "simval-check-out-")
+	if err != nil {
+		return nil, fmt.Errorf("realkit: %w", err)
+	}
+	defer os.RemoveAll(out)
+	spec.OutDir = out
+	if err := Profile(ctx, spec); err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(filepath.Join(out, "check.json"))
+	if err != nil {
+		return nil, fmt.Errorf("realkit: profile check wrote no result: %w", err)
+	}
+	var c ProfileCheck
+	if err := json.Unmarshal(data, &c); err != nil {
+		return nil, fmt.Errorf("realkit: profile check result: %w", err)
+	}
+	return &c, nil
 }
