@@ -162,10 +162,12 @@ func Compare(real, sim []Record, c Criteria) Comparison {
 			if !row.Gated {
 				row.Why = b.Reason
 			}
-			if nf, ok := c.noise(m, st); ok {
-				row.Noise = nf.Rel
-			}
+			nf, measured := c.noise(m, st)
+			row.Noise = nf.Rel
 			row.Effective = max(row.Bound, row.Noise)
+			if w := noiseWarning(b, row); measured && w != "" {
+				out.Warnings = append(out.Warnings, w)
+			}
 			row.Pass = math.Abs(e) <= row.Effective
 			if why := c.tooFew(m, st, out.Real.Get(m).Count); why != "" && row.Gated {
 				row.Gated, row.Why = false, why
@@ -268,3 +270,20 @@ func boundWarnings(c Criteria) []string {
 }
 
 func percent(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) }
+
+// noiseWarning says when a scenario's bound does not fit the measured noise (where one
+// was measured): a loosened
+// bound looser than both the project default and the noise is looser than needed; a
+// tightened bound below the noise is untestable and is judged at the noise instead.
+func noiseWarning(b Bound, r Row) string {
+	def := defaultBound(b.Stat)
+	switch {
+	case b.Gate == GateLoosened && b.Max > max(def, r.Noise):
+		return fmt.Sprintf("%s %s: loosened bound %s is looser than needed: the default is %s and the measured noise %s",
+			b.Metric, b.Stat, percent(b.Max), percent(def), percent(r.Noise))
+	case b.Max < def && r.Noise > b.Max:
+		return fmt.Sprintf("%s %s: bound %s is tighter than the measured noise %s, so untestable: judged at the noise",
+			b.Metric, b.Stat, percent(b.Max), percent(r.Noise))
+	}
+	return ""
+}

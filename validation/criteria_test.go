@@ -237,3 +237,16 @@ func TestEngineSettingsSet(t *testing.T) {
 	assert.ErrorContains(t, s.Set("tp", "2"), `setting "tp": not one of scheduler, token_budget, max_seqs, block_size, num_blocks`)
 	assert.ErrorContains(t, s.Set("num_blocks", "-3"), `setting num_blocks: "-3" is not a positive integer`)
 }
+
+func TestBoundsThatDoNotFitTheNoiseAreWarnedAbout(t *testing.T) {
+	real := []Record{rec("a", 0, 0.010, 0.020), rec("b", 1, 1.010, 1.020)}
+	c, err := DefaultCriteria().WithOverrides([]BoundOverride{
+		{Metric: TTFT, Stat: Mean, Max: 0.20, Reason: "spread"}, {Metric: ITL, Stat: Mean, Max: 0.01}})
+	require.NoError(t, err)
+	c.Noise = []NoiseFloor{{Metric: TTFT, Stat: Mean, Rel: 0.06}, {Metric: ITL, Stat: Mean, Rel: 0.03}}
+	cmp := Compare(real, real, c)
+	w := strings.Join(cmp.Warnings, "\n")
+	assert.Contains(t, w, "ttft mean: loosened bound 20.0% is looser than needed: the default is 5.0% and the measured noise 6.0%")
+	assert.Contains(t, w, "itl mean: bound 1.0% is tighter than the measured noise 3.0%, so untestable: judged at the noise")
+	assert.InDelta(t, 0.03, findRow(t, cmp, ITL, Mean).Effective, 1e-12)
+}

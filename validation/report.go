@@ -102,7 +102,9 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	}
 
 	if sp := r.Spread; sp != nil {
-		fmt.Fprintf(&b, "\n## Real run-to-run spread (%d repetitions)\n\n| metric | stat | min ms | max ms | range %% |\n|---|---|---:|---:|---:|\n", sp.Reps)
+		fmt.Fprintf(&b, "\n## Real run-to-run spread (%d repetitions)\n\nmin–max over the repetitions is a %.1f%% confidence "+
+			"interval for the statistic of the median repetition (order statistics: 1 − 2·0.5^n).\n\n"+
+			"| metric | stat | min ms | max ms | range %% |\n|---|---|---:|---:|---:|\n", sp.Reps, 100*(1-2*math.Pow(0.5, float64(sp.Reps))))
 		for _, row := range sp.Rows {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", row.Metric, row.Stat, ms(row.Min), ms(row.Max), num1(100*row.RelRange))
 		}
