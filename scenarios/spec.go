@@ -14,6 +14,9 @@ const (
 	RegimePoisson    = "poisson"
 	RegimeLongPrompt = "long-prompt"
 	RegimeCold       = "cold"
+	// RegimeRun is the regime of a scenario built from a recorded run's own requests
+	// (simval validate --run), not from the catalog.
+	RegimeRun = "run"
 )
 
 // Engine states a scenario may judge (Scenario.EngineState): what the engine has

@@ -42,7 +42,7 @@ func RecordedBaselines(sc *scenarios.Scenario, tgt *targets.Target) (*Real, stri
 }
 
 func realFromBaseline(b *realkit.Baseline, sc *scenarios.Scenario, tgt *targets.Target, name string) (*Real, string, error) {
-	if b.Scenario != sc.Name || b.Target != tgt.Name {
+	if (b.Scenario != sc.Name && sc.Regime != scenarios.RegimeRun) || b.Target != tgt.Name {
 		return nil, "", fmt.Errorf("%s: baseline is for scenario %q on target %q", name, b.Scenario, b.Target)
 	}
 	if b.Meta.Timestamps != "" && b.Meta.Timestamps != tgt.Timestamps {

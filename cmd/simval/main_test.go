@@ -198,3 +198,26 @@ func TestBinaryRegistersNoGoldenFlags(t *testing.T) {
 		assert.Nil(t, flag.Lookup(name), "flag -%s registered: something in cmd/simval links goldie", name)
 	}
 }
+
+func TestValidateRecordedRuns(t *testing.T) {
+	base := "../../targets/catalog/h200-hfcb-qwen3-0.6b/"
+	out, _, code := runCLI(t, "validate", "--run", base+"baselines/batched-burst.json", "--format", "json")
+	require.Equal(t, 0, code, out)
+	var doc struct {
+		Results []map[string]any `json:"results"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &doc))
+	assert.Equal(t, "batched-burst", doc.Results[0]["scenario"], "a run of a catalog scenario is judged as that scenario")
+
+	// A run of a trace of fresh engine processes is judged on its own requests, cold.
+	out, _, _ = runCLI(t, "validate", "--run", base+"dev/cold-burst-tail.json", "--format", "markdown")
+	assert.Contains(t, out, "# run-cold-burst-tail on h200-hfcb-qwen3-0.6b")
+	assert.Contains(t, out, "graph captures", "simulated from a cold engine")
+
+	_, errOut, code := runCLI(t, "validate", "--run", base+"baselines/batched-burst.json", "--scenario", "batched-burst")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "--run judges the files given")
+	_, errOut, code = runCLI(t, "validate", "--run", "nope.json")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "nope.json")
+}

@@ -21,6 +21,7 @@ import (
 
 type validateFlags struct {
 	scenarios, targets []string
+	runs               []string
 	format, reportDir  string
 	noCPU              bool
 }
@@ -36,6 +37,7 @@ func newValidateCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringArrayVar(&f.scenarios, "scenario", nil, "catalog scenario (repeatable; default all)")
+	cmd.Flags().StringArrayVar(&f.runs, "run", nil, "judge a recorded run instead (simval real output, of a catalog scenario or any trace; repeatable)")
 	cmd.Flags().StringArrayVar(&f.targets, "target", nil, "target (repeatable; default every real target with a profile, fixtures only when named)")
 	cmd.Flags().StringVar(&f.format, "format", "table", "output format: table, json or markdown")
 	cmd.Flags().StringVar(&f.reportDir, "report-dir", "", "write summary.md and PNG plots per scenario and target here")
@@ -74,21 +76,49 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 	default:
 		return fmt.Errorf("--format: unknown format %q (table, json or markdown)", f.format)
 	}
-	scs, tgts, err := selectWork(f.scenarios, f.targets)
-	if err != nil {
-		return err
+	type item struct {
+		sc   *scenarios.Scenario
+		tgt  *targets.Target
+		real *suite.Real
+		why  string
+	}
+	var work []item
+	var scs []*scenarios.Scenario
+	var tgts []*targets.Target
+	if len(f.runs) > 0 {
+		if len(f.scenarios) > 0 || len(f.targets) > 0 {
+			return fmt.Errorf("--run judges the files given; it takes no --scenario or --target")
+		}
+		for _, path := range f.runs {
+			sc, tgt, real, err := suite.RecordedRun(path)
+			if err != nil {
+				return err
+			}
+			work = append(work, item{sc, tgt, real, ""})
+		}
+	} else {
+		var err error
+		if scs, tgts, err = selectWork(f.scenarios, f.targets); err != nil {
+			return err
+		}
+		for _, sc := range scs {
+			for _, tgt := range tgts {
+				real, why, err := suite.RecordedBaselines(sc, tgt)
+				if err != nil {
+					return err
+				}
+				work = append(work, item{sc, tgt, real, why})
+			}
+		}
 	}
 	sys := suite.Simulator{NoCPUOverhead: f.noCPU}
 	doc := validateJSON{Pass: true, Results: []validation.ResultRow{}, Warnings: []string{}}
 	var md bytes.Buffer
 	judged, judgedRows := 0, 0
 	cards := map[string][]validation.ScoreEntry{}
-	for _, sc := range scs {
-		for _, tgt := range tgts {
-			real, why, err := suite.RecordedBaselines(sc, tgt)
-			if err != nil {
-				return err
-			}
+	for _, w := range work {
+		{
+			sc, tgt, real, why := w.sc, w.tgt, w.real, w.why
 			ev, err := suite.Evaluate(cmd.Context(), sc, tgt, sys, real)
 			if err != nil {
 				return err
@@ -133,11 +163,13 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 			}
 		}
 	}
-	if err := judgeDecisions(cmd, scs, tgts, f.scenarios != nil || f.targets != nil, &doc); err != nil {
-		return err
+	if len(f.runs) == 0 {
+		if err := judgeDecisions(cmd, scs, tgts, f.scenarios != nil || f.targets != nil, &doc); err != nil {
+			return err
+		}
 	}
 	if f.format == "markdown" {
-		for _, tgt := range tgts {
+		for _, tgt := range targetsOf(work, func(w item) *targets.Target { return w.tgt }) {
 			if entries := cards[tgt.Name]; len(entries) > 0 {
 				if err := validation.WriteScorecard(&md, tgt.Name, validation.Scorecard(entries)); err != nil {
 					return err
@@ -373,6 +405,18 @@ func pooledValues(m validation.Metric, runs [][]validation.Record) []float64 {
 	var out []float64
 	for _, r := range runs {
 		out = append(out, validation.Values(m, r)...)
+	}
+	return out
+}
+
+// targetsOf lists the distinct targets of a work list, in first-seen order.
+func targetsOf[T any](items []T, target func(T) *targets.Target) []*targets.Target {
+	var out []*targets.Target
+	for _, it := range items {
+		t := target(it)
+		if !slices.ContainsFunc(out, func(o *targets.Target) bool { return o.Name == t.Name }) {
+			out = append(out, t)
+		}
 	}
 	return out
 }
