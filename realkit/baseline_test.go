@@ -153,13 +153,3 @@ func TestBaselineFileHasOneLinePerRecordAndStep(t *testing.T) {
 	assert.Equal(t, 2, count(`{"index":0,"start_s"`), "one line per step")
 	assert.Equal(t, 1, count(`"target": "h200-hfcb-qwen3-0.6b",`), "the head stays indented")
 }
-
-func TestProfileCheckMaxDrift(t *testing.T) {
-	c := ProfileCheck{Anchors: []CheckAnchor{{Kind: "decode", BatchSize: 1, Drift: -0.008},
-		{Kind: "prefill", BatchSize: 1, Drift: -0.022}, {Kind: "decode", BatchSize: 8, Drift: 0.3, Note: "no step"}}}
-	a, ok := c.MaxDrift()
-	require.True(t, ok)
-	assert.Equal(t, "prefill", a.Kind, "anchors without a measurement are left out")
-	_, ok = (&ProfileCheck{}).MaxDrift()
-	assert.False(t, ok)
-}

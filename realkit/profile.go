@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -110,18 +111,11 @@ func (c *ProfileCheck) MaxDrift() (CheckAnchor, bool) {
 	var worst CheckAnchor
 	found := false
 	for _, a := range c.Anchors {
-		if a.Note == "" && (!found || abs(a.Drift) > abs(worst.Drift)) {
+		if a.Note == "" && (!found || math.Abs(a.Drift) > math.Abs(worst.Drift)) {
 			worst, found = a, true
 		}
 	}
 	return worst, found
-}
-
-func abs(x float64) float64 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }
 
 // CheckProfile runs the profiler's drift check (spec.CheckBundle: the committed bundle,

@@ -20,33 +20,44 @@ var catalogFS embed.FS
 // returns fresh Scenarios, so callers may not disturb one another. A spec whose name
 // differs from its file's base name is an error: names must find their files.
 func Catalog() ([]*Scenario, error) {
-	files, err := fs.Glob(catalogFS, "catalog/*.yaml")
+	out, err := parseCatalog("catalog/*.yaml", func(f string, data []byte) (*Scenario, error) {
+		s, err := parse(f, data, catalogFS)
+		if err != nil {
+			return nil, err
+		}
+		if stem := strings.TrimSuffix(path.Base(f), ".yaml"); s.Name != stem {
+			return nil, &SpecError{File: f, Field: "name", Msg: fmt.Sprintf("%q must match the file name %q", s.Name, stem)}
+		}
+		return s, nil
+	})
+	slices.SortFunc(out, func(a, b *Scenario) int { return strings.Compare(a.Name, b.Name) })
+	return out, err
+}
+
+// parseCatalog parses every embedded file matching pattern, in file order, and joins
+// every file's error: one bad file is reported with all the others.
+func parseCatalog[T any](pattern string, parseOne func(file string, data []byte) (T, error)) ([]T, error) {
+	files, err := fs.Glob(catalogFS, pattern)
 	if err != nil {
 		return nil, err
 	}
-	var out []*Scenario
+	var out []T
 	var errs []error
 	for _, f := range files {
 		data, err := catalogFS.ReadFile(f)
+		if err == nil {
+			var v T
+			if v, err = parseOne(f, data); err == nil {
+				out = append(out, v)
+			}
+		}
 		if err != nil {
 			errs = append(errs, err)
-			continue
 		}
-		s, err := parse(f, data, catalogFS)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if stem := strings.TrimSuffix(path.Base(f), ".yaml"); s.Name != stem {
-			errs = append(errs, &SpecError{File: f, Field: "name", Msg: fmt.Sprintf("%q must match the file name %q", s.Name, stem)})
-			continue
-		}
-		out = append(out, s)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	slices.SortFunc(out, func(a, b *Scenario) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"path"
 	"slices"
 	"strings"
@@ -48,30 +47,9 @@ type DecisionPoint struct {
 // Decisions parses the embedded decision specs (catalog/decisions/*.yaml), sorted by
 // name, strictly: unknown fields and missing values are errors naming the file.
 func Decisions() ([]*Decision, error) {
-	files, err := fs.Glob(catalogFS, "catalog/decisions/*.yaml")
-	if err != nil {
-		return nil, err
-	}
-	var out []*Decision
-	var errs []error
-	for _, f := range files {
-		data, err := catalogFS.ReadFile(f)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		d, err := ParseDecision(f, data)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		out = append(out, d)
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
+	out, err := parseCatalog("catalog/decisions/*.yaml", ParseDecision)
 	slices.SortFunc(out, func(a, b *Decision) int { return strings.Compare(a.Name, b.Name) })
-	return out, nil
+	return out, err
 }
 
 // ParseDecision reads one decision spec strictly.

@@ -3,6 +3,7 @@ package simkit
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/simval/simval/scenarios"
 	"github.com/simval/simval/validation"
@@ -221,7 +222,7 @@ func (e *engine) graphStep(rep *replica, b Batch, step *StepTime) error {
 	var shape StepShape
 	if e.gm != nil {
 		if e.trace {
-			e.past = append(e.past[:0], make([]int, len(b.Items))...)
+			e.past = slices.Grow(e.past[:0], len(b.Items))[:len(b.Items)]
 			shape = e.gm.StepShape(b, e.past)
 		} else if !rep.graphs.all {
 			shape = e.gm.StepShape(b, nil)

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"math"
 	"slices"
+
+	"github.com/simval/simval/validation"
 )
 
 // hfcbCaptures is an hfcb bundle's graph_capture.csv: the measured extra wall time of
@@ -88,11 +90,7 @@ func readHFCBCaptures(fsys fs.FS, file string) (*hfcbCaptures, error) {
 // median of xs (not empty); xs is sorted in place.
 func median(xs []float64) float64 {
 	slices.Sort(xs)
-	n := len(xs)
-	if n%2 == 1 {
-		return xs[n/2]
-	}
-	return (xs[n/2-1] + xs[n/2]) / 2
+	return validation.Quantile(xs, 0.5)
 }
 
 // stepKind is decode (every item decodes), prefill (none does) or mixed.

@@ -41,10 +41,18 @@ func RecordedBaselines(sc *scenarios.Scenario, tgt *targets.Target) (*Real, stri
 	return real, why, err
 }
 
+// realFromBaseline is the Real of a baseline of scenario sc on target tgt; a baseline
+// of another scenario or target is refused.
 func realFromBaseline(b *realkit.Baseline, sc *scenarios.Scenario, tgt *targets.Target, name string) (*Real, string, error) {
-	if (b.Scenario != sc.Name && sc.Regime != scenarios.RegimeRun) || b.Target != tgt.Name {
+	if b.Scenario != sc.Name || b.Target != tgt.Name {
 		return nil, "", fmt.Errorf("%s: baseline is for scenario %q on target %q", name, b.Scenario, b.Target)
 	}
+	return realOf(b, sc, tgt, name)
+}
+
+// realOf is the Real of the recorded run b of sc's requests on tgt: its repetitions
+// checked against the requests and, for a warm scenario, against graph captures.
+func realOf(b *realkit.Baseline, sc *scenarios.Scenario, tgt *targets.Target, name string) (*Real, string, error) {
 	if b.Meta.Timestamps != "" && b.Meta.Timestamps != tgt.Timestamps {
 		return nil, "", fmt.Errorf("%s: baseline holds %s-side timestamps, target %s compares %s-side", name, b.Meta.Timestamps, tgt.Name, tgt.Timestamps)
 	}

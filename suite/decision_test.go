@@ -2,6 +2,7 @@ package suite
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -43,14 +44,11 @@ func TestRecordedDecisionsAreJudged(t *testing.T) {
 func TestDecisionRefusesARunOfAnotherSetting(t *testing.T) {
 	ds, err := scenarios.Decisions()
 	require.NoError(t, err)
-	for _, d := range ds {
-		if d.Name != "scheduler-poisson" {
-			continue
-		}
-		bad := *d
-		bad.Points = append([]scenarios.DecisionPoint(nil), d.Points...)
-		bad.Points[1].Value = "hfcb:fifo" // the run was recorded with prefill_first
-		_, err := JudgeDecision(context.Background(), &bad, Simulator{})
-		assert.ErrorContains(t, err, "was recorded with scheduler")
-	}
+	i := slices.IndexFunc(ds, func(d *scenarios.Decision) bool { return d.Name == "scheduler-poisson" })
+	require.GreaterOrEqual(t, i, 0, "the catalog has the scheduler decision")
+	bad := *ds[i]
+	bad.Points = append([]scenarios.DecisionPoint(nil), ds[i].Points...)
+	bad.Points[1].Value = "hfcb:fifo" // the run was recorded with prefill_first
+	_, err = JudgeDecision(context.Background(), &bad, Simulator{})
+	assert.ErrorContains(t, err, "was recorded with scheduler")
 }

@@ -25,13 +25,17 @@ func RecordedRun(path string) (*scenarios.Scenario, *targets.Target, *Real, erro
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	sc, err := scenarios.Lookup(b.Scenario)
-	if err != nil {
-		if sc, err = scenarioOfRun(b, path); err != nil {
-			return nil, nil, nil, err
-		}
+	var real *Real
+	if sc, err := scenarios.Lookup(b.Scenario); err == nil {
+		real, _, err = realFromBaseline(b, sc, tgt, path)
+		return sc, tgt, real, err
 	}
-	real, _, err := realFromBaseline(b, sc, tgt, path)
+	// A run of a trace: judged on its own requests, whatever it was called.
+	sc, err := scenarioOfRun(b, path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	real, _, err = realOf(b, sc, tgt, path)
 	if err != nil {
 		return nil, nil, nil, err
 	}

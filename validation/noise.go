@@ -3,6 +3,8 @@ package validation
 import (
 	"fmt"
 	"math"
+
+	"gonum.org/v1/gonum/stat"
 )
 
 // NoiseFloor is the measured noise of one statistic, relative to the pooled real
@@ -90,16 +92,7 @@ func statSD(sums []RunSummary, m Metric, st Stat) float64 {
 	if len(xs) < 2 {
 		return 0
 	}
-	mean := 0.0
-	for _, x := range xs {
-		mean += x
-	}
-	mean /= float64(len(xs))
-	ss := 0.0
-	for _, x := range xs {
-		ss += (x - mean) * (x - mean)
-	}
-	return math.Sqrt(ss / float64(len(xs)-1))
+	return stat.StdDev(xs, nil)
 }
 
 func statRange(sums []RunSummary, m Metric, st Stat) (lo, hi float64) {

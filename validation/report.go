@@ -65,7 +65,7 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	for _, row := range c.Checks {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", row.Metric, row.Stat,
 			ms(row.Real), ms(row.Sim), errNum(row.RelErr), num1(100*row.Bound), num1(100*row.Noise),
-			num1(100*row.Effective), okText(row.Pass, row.Gated))
+			num1(100*row.Effective), OKText(row.Pass, row.Gated))
 		if !row.Gated && row.Why != "" {
 			why = append(why, fmt.Sprintf("%s %s: %s", row.Metric, row.Stat, row.Why))
 		}
@@ -81,7 +81,7 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	for _, d := range c.Distances {
 		gate := "off (info)"
 		if d.Gated {
-			gate = fmt.Sprintf("≤ %.3f %s", d.MaxKS, okText(d.Pass, true))
+			gate = fmt.Sprintf("≤ %.3f %s", d.MaxKS, OKText(d.Pass, true))
 		}
 		fmt.Fprintf(&b, "| %s | %.3f | %.3f | %s | %s |\n", d.Metric, d.KS, d.KSCrit05, ms(d.W1S), gate)
 	}
@@ -201,7 +201,9 @@ func share(part, whole float64) string {
 	return num1(100 * part / whole)
 }
 
-func okText(pass, gated bool) string {
+// OKText is the verdict word of one judged row: "ok", "FAIL", or, for a row reported
+// without being judged, "ok (not gated)" / "out (not gated)".
+func OKText(pass, gated bool) string {
 	switch {
 	case !gated && pass:
 		return "ok (not gated)"

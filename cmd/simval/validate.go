@@ -117,49 +117,47 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 	judged, judgedRows := 0, 0
 	cards := map[string][]validation.ScoreEntry{}
 	for _, w := range work {
-		{
-			sc, tgt, real, why := w.sc, w.tgt, w.real, w.why
-			ev, err := suite.Evaluate(cmd.Context(), sc, tgt, sys, real)
-			if err != nil {
+		sc, tgt, real, why := w.sc, w.tgt, w.real, w.why
+		ev, err := suite.Evaluate(cmd.Context(), sc, tgt, sys, real)
+		if err != nil {
+			return err
+		}
+		for _, e := range ev.Invariants {
+			doc.Pass = false
+			doc.Warnings = append(doc.Warnings, fmt.Sprintf("%s on %s: invariant broken: %v", sc.Name, tgt.Name, e))
+		}
+		if ev.Comparison == nil {
+			doc.Warnings = append(doc.Warnings, fmt.Sprintf("%s on %s: not judged: %s", sc.Name, tgt.Name, why))
+			continue
+		}
+		judged++
+		judgedRows += ev.Comparison.Judged()
+		cards[tgt.Name] = append(cards[tgt.Name], validation.ScoreEntry{Regime: sc.Regime, Scenario: sc.Name,
+			Comparison: *ev.Comparison})
+		doc.Pass = doc.Pass && ev.Comparison.Pass()
+		if ev.Steps != nil {
+			doc.Steps = append(doc.Steps, stepsJSON{Scenario: sc.Name, Target: tgt.Name,
+				StepComparison: *ev.Steps, Dominant: ev.Steps.Dominant()})
+		}
+		doc.Results = append(doc.Results, ev.Comparison.Rows(sc.Name, tgt.Name)...)
+		for _, p := range ev.Comparison.Problems {
+			doc.Warnings = append(doc.Warnings, fmt.Sprintf("%s on %s: %s", sc.Name, tgt.Name, p))
+		}
+		for _, w := range ev.Report.Warnings {
+			doc.Warnings = append(doc.Warnings, fmt.Sprintf("%s on %s: %s", sc.Name, tgt.Name, w))
+		}
+		for _, w := range ev.Comparison.Warnings {
+			doc.Warnings = append(doc.Warnings, fmt.Sprintf("%s on %s: %s", sc.Name, tgt.Name, w))
+		}
+		if f.format == "markdown" {
+			if err := validation.WriteMarkdown(&md, *ev.Report); err != nil {
 				return err
 			}
-			for _, e := range ev.Invariants {
-				doc.Pass = false
-				doc.Warnings = append(doc.Warnings, fmt.Sprintf("%s on %s: invariant broken: %v", sc.Name, tgt.Name, e))
-			}
-			if ev.Comparison == nil {
-				doc.Warnings = append(doc.Warnings, fmt.Sprintf("%s on %s: not judged: %s", sc.Name, tgt.Name, why))
-				continue
-			}
-			judged++
-			judgedRows += ev.Comparison.Judged()
-			cards[tgt.Name] = append(cards[tgt.Name], validation.ScoreEntry{Regime: sc.Regime, Scenario: sc.Name,
-				Comparison: *ev.Comparison})
-			doc.Pass = doc.Pass && ev.Comparison.Pass()
-			if ev.Steps != nil {
-				doc.Steps = append(doc.Steps, stepsJSON{Scenario: sc.Name, Target: tgt.Name,
-					StepComparison: *ev.Steps, Dominant: ev.Steps.Dominant()})
-			}
-			doc.Results = append(doc.Results, ev.Comparison.Rows(sc.Name, tgt.Name)...)
-			for _, p := range ev.Comparison.Problems {
-				doc.Warnings = append(doc.Warnings, fmt.Sprintf("%s on %s: %s", sc.Name, tgt.Name, p))
-			}
-			for _, w := range ev.Report.Warnings {
-				doc.Warnings = append(doc.Warnings, fmt.Sprintf("%s on %s: %s", sc.Name, tgt.Name, w))
-			}
-			for _, w := range ev.Comparison.Warnings {
-				doc.Warnings = append(doc.Warnings, fmt.Sprintf("%s on %s: %s", sc.Name, tgt.Name, w))
-			}
-			if f.format == "markdown" {
-				if err := validation.WriteMarkdown(&md, *ev.Report); err != nil {
-					return err
-				}
-				md.WriteString("\n")
-			}
-			if f.reportDir != "" {
-				if err := writeReport(f.reportDir, ev); err != nil {
-					return err
-				}
+			md.WriteString("\n")
+		}
+		if f.reportDir != "" {
+			if err := writeReport(f.reportDir, ev); err != nil {
+				return err
 			}
 		}
 	}
@@ -282,15 +280,7 @@ func writeValidateTable(w io.Writer, doc validateJSON) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SCENARIO\tTARGET\tMETRIC\tSTAT\tREAL ms\tSIM ms\tERR\tBOUND\tNOISE\tJUDGED AT\tOK")
 	for _, r := range doc.Results {
-		ok := "ok"
-		switch {
-		case !r.Gated && r.Pass:
-			ok = "ok (not gated)"
-		case !r.Gated:
-			ok = "out (not gated)"
-		case !r.Pass:
-			ok = "FAIL"
-		}
+		ok := validation.OKText(r.Pass, r.Gated)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f%%\t%.1f%%\t%.1f%%\t%s\n", r.Scenario, r.Target, r.Metric,
 			r.Stat, ms(r.Real), ms(r.Sim), pct(r.RelErr), 100*r.Bound, 100*r.Noise, 100*r.EffectiveBound, ok)
 	}
@@ -300,13 +290,13 @@ func writeValidateTable(w io.Writer, doc validateJSON) {
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "DECISION\tVALUE\tMETRIC\tSTAT\tREAL CHANGE\tSIM CHANGE\tBOUND\tOK")
 		for _, d := range doc.Decisions {
-			ok := okWord(d.Pass, d.Judged)
+			ok := validation.OKText(d.Pass, d.Judged)
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.0f%%\t%s\n", d.Name, d.Value, d.Metric, d.Stat,
 				pct(d.RealChange), pct(d.SimChange), 100*d.Bound, ok)
 		}
 		for _, r := range doc.Rankings {
 			fmt.Fprintf(tw, "%s\tranking\t%s\t%s\tτ = %.2f over %d resolved pairs\t\t\t%s\n", r.Name, r.Metric, r.Stat,
-				r.Tau, r.Pairs, okWord(r.Pass, true))
+				r.Tau, r.Pairs, validation.OKText(r.Pass, true))
 		}
 		_ = tw.Flush()
 	}
@@ -321,18 +311,6 @@ func writeValidateTable(w io.Writer, doc validateJSON) {
 		verdict = "FAIL"
 	}
 	fmt.Fprintf(w, "%s: %d comparisons\n", verdict, len(doc.Results))
-}
-
-func okWord(pass, judged bool) string {
-	switch {
-	case !judged && pass:
-		return "ok (not gated)"
-	case !judged:
-		return "out (not gated)"
-	case !pass:
-		return "FAIL"
-	}
-	return "ok"
 }
 
 func ms(v float64) string { return fmt.Sprintf("%.2f", 1e3*v) }

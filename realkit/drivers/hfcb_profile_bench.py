@@ -5,22 +5,11 @@ graphs. Needs torch, transformers and a CUDA GPU.
 
 from __future__ import annotations
 
-import argparse
-import csv
-import datetime
-import json
-import math
-import os
-import random
-import statistics
 import subprocess
-import sys
-import time
 
 from hfcb_profile_model import (
-    ATTENTION_BACKEND, H200_NUM_PAGES, KV_PAD_INTERVAL, MLP_OPS, MODEL, ProfileError, _T0, _fmt, _locate, _yaml_scalar, log,
+    ATTENTION_BACKEND, H200_NUM_PAGES, KV_PAD_INTERVAL, MLP_OPS, MODEL, ProfileError, log,
 )
-from hfcb_profile_model import _T0, _fmt, _locate, _yaml_scalar  # noqa: F401 (underscore names are not star-imported)
 
 # ---------------------------------------------------------------------------------------
 # GPU part. Everything below needs torch, transformers and a CUDA GPU.

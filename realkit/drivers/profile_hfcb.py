@@ -23,34 +23,34 @@ c) cpu_overheads.csv: per calibration shape (batch_size, num_tokens), cpu_total_
 d) provenance.yaml (source: measured) plus hfcb_calibration.csv (every measured step) and
    hfcb_report.json (checks and diagnostics).
 
-The pure part lives in hfcb_profile_model.py (unit-tested without a GPU by
-test_profile_hfcb.py), the kernel microbenchmarks in hfcb_profile_bench.py. Any failed step exits nonzero; nothing falls back silently.
+The pure parts live in hfcb_profile_model.py (plan, kernel model, step reconstruction,
+CPU table), hfcb_capture_model.py (graph-capture costs) and hfcb_bundle_writers.py (the
+files), all unit-tested without a GPU by test_profile_hfcb.py; the kernel microbenchmarks
+are in hfcb_profile_bench.py, fresh engine processes and `--check` in
+hfcb_profile_fresh.py. Any failed step exits nonzero; nothing falls back silently.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 import json
 import math
 import os
 import random
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 
+from hfcb_bundle_writers import CPU_HEADER, METHOD, attention_rows, cpu_csv_rows, mlp_rows, provenance_yaml, write_csv
 from hfcb_profile_model import (
-    ATTENTION_BACKEND, CAPTURE_HEADER, CPU_HEADER, DTYPE, ENGINE_NAME, KernelModel, METHOD, MLP_OPS, MODEL,
-    OutOfGrid, ProfileError, _T0, admission_ms, assemble_steps, attention_rows, capture_rows, classify, cpu_csv_rows,
-    cpu_rows, grid_text, kv_slope, load_bundle, log, loop_overhead_ms, make_plan, mlp_rows, provenance_yaml,
-    separable, slope_points, write_csv,
+    ATTENTION_BACKEND, DTYPE, ENGINE_NAME, KernelModel, MLP_OPS, MODEL, OutOfGrid, ProfileError, _T0, admission_ms,
+    assemble_steps, classify, cpu_rows, grid_text, kv_slope, load_bundle, log, loop_overhead_ms, make_plan,
+    separable, slope_points,
 )
-from hfcb_profile_bench import (
-    bench_attention, bench_ops, build_model, nvidia_smi,
-)
+from hfcb_capture_model import CAPTURE_HEADER, capture_rows
+from hfcb_profile_bench import bench_attention, bench_ops, build_model, nvidia_smi
+from hfcb_profile_fresh import check, fresh_only, fresh_process_steps
 from replay import host_cpu
 
 # ----- engine calibration
@@ -260,50 +260,6 @@ def gpu_time_per_step(engine: Engine, b: int) -> dict:
             "kv_read": steps[0]["kv_read"], "q_tokens": steps[0]["q_tokens"]}
 
 
-def fresh_process_steps(prompts: list, runs: int, timeout_s: float = 150.0) -> list:
-    """The steps of freshly started engine processes, measured by the replay driver
-    itself (hfcb_driver.py --warmup none --steps) on one-request traces (each prompt
-    length in ``prompts``, 6 output tokens), ``runs`` processes per length. A cold start
-    pays its first graph captures together with the process's first-use costs (kernel
-    module loading, library handles and plans), which this process, warmed by the
-    microbenchmarks, no longer shows. Returns one list of steps per process, in the
-    shape assemble_steps gives (n_req, decodes, prefills, q_tokens, kv_read, wall_ms,
-    capture, graph_key)."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    out = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for prompt in prompts:
-            trace = os.path.join(tmp, f"fresh-{prompt}.jsonl")
-            with open(trace, "w") as f:
-                f.write(json.dumps({"id": "fresh", "arrival_s": 0.0, "prompt_tokens": prompt,
-                                    "output_tokens": 6}) + "\n")
-            for k in range(runs):
-                cmd = [sys.executable, "-u", os.path.join(here, "hfcb_driver.py"), "--trace", trace, "--warmup",
-                       "none", "--steps", "--repetitions", "1", "--seed", str(k)]
-                try:
-                    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, cwd=here)
-                except subprocess.TimeoutExpired as e:
-                    raise ProfileError(f"fresh engine process (prompt {prompt}): no result after {timeout_s:.0f} s") from e
-                lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith('{"type":"step"')]
-                timed = sorted((x for x in lines if not x.get("warmup")), key=lambda x: x["index"])
-                if proc.returncode != 0 or not timed:
-                    raise ProfileError(f"fresh engine process (prompt {prompt}): exit {proc.returncode}, "
-                                       f"{len(timed)} steps; stderr tail: {proc.stderr[-600:]}")
-                steps = []
-                for x in timed:
-                    items = x.get("items", [])
-                    dec = sum(1 for it in items if it.get("decode"))
-                    key = tuple(x[k] for k in ("q_pad", "kv_pad", "seqk_pad") if k in x)
-                    steps.append({"n_req": len(items), "decodes": dec, "prefills": len(items) - dec,
-                                  "q_tokens": x.get("q_tokens", 0), "kv_read": x.get("kv_read", 0),
-                                  "wall_ms": x["duration_s"] * 1e3, "capture": bool(x.get("captured")),
-                                  "graph_key": key, "prompt": prompt})
-                out.append(steps)
-                caps = [f"{st['wall_ms']:.0f}" for st in steps if st["capture"]]
-                log(f"fresh engine process, prompt {prompt}: capture steps {', '.join(caps)} ms")
-    return out
-
-
 # ----- main
 
 def parse_args(argv):
@@ -498,107 +454,11 @@ def write_bundle(args, plan, gpu, driver, versions, resolved, km, op_samples, at
     log(f"bundle written to {args.out} ({len(steps)} engine steps, {len(rows)} cpu rows)")
 
 
-def fresh_only(args) -> None:
-    """Re-measure the fresh-process steps into an existing bundle: its graph_capture.csv is
-    rebuilt from its own calibration steps plus the new fresh processes; nothing else changes."""
-    import rederive_hfcb
-
-    report_path = os.path.join(args.out, "hfcb_report.json")
-    with open(report_path) as f:
-        report = json.load(f)
-    res = report["engine_resolved"]
-    eng = {"budget": res["max_batch_tokens"], "max_reqs": res["max_requests_per_batch"], "num_pages": res["num_pages"]}
-    plan = make_plan(args.quick)
-    fresh = fresh_process_steps(plan["fresh_prompts"], plan["fresh_runs"])
-    steps = rederive_hfcb.read_steps(os.path.join(args.out, "hfcb_calibration.csv"))
-    captures = capture_rows(steps, load_bundle(args.out), eng, fresh)
-    write_csv(os.path.join(args.out, "graph_capture.csv"), CAPTURE_HEADER, captures)
-    gpu, driver = nvidia_smi()
-    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    report.update({"graph_capture": captures, "fresh_process_steps": fresh,
-                   "fresh_process_measured": {"at": when, "gpu": gpu, "gpu_driver": driver, "host_cpu": host_cpu(),
-                                              "by": "profile_hfcb.py --fresh-only"}})
-    with open(report_path, "w") as f:
-        json.dump(report, f, indent=1, default=str)
-        f.write("\n")
-    prov_path = os.path.join(args.out, "provenance.yaml")
-    with open(prov_path) as f:
-        prov = f.read()
-    note = (f"# graph_capture.csv first/second rows: fresh engine processes measured {when} on {gpu} "
-            f"(driver {driver}, {host_cpu()}) by profile_hfcb.py --fresh-only; other rows from this bundle's "
-            f"calibration steps.\n")
-    first_key = prov.index("\ngpu:") + 1
-    with open(prov_path, "w") as f:
-        f.write(prov[:first_key] + note + prov[first_key:])
-    log(f"graph_capture.csv rewritten: {len(captures)} rows, {len(fresh)} fresh processes")
-
-
-# Anchor shapes of `--check`: (kind, batch size, query tokens per request). Decode steps
-# at three batch sizes and two lone prefills: together they cover the CPU-bound and the
-# GPU-bound ends of the step-time tables, in under a minute.
-CHECK_ANCHORS = [("decode", 1, 1), ("decode", 8, 1), ("decode", 32, 1), ("prefill", 1, 512), ("prefill", 1, 2048)]
-CHECK_STEPS = 30  # decode tokens per anchor; prefills are repeated 4 times
-
-
-def check(args) -> None:
-    """Re-measure CHECK_ANCHORS on a warm engine and report each one's median step wall
-    against the committed bundle's calibration steps of the same shape."""
-    import rederive_hfcb
-
-    cal = rederive_hfcb.read_steps(os.path.join(args.check, "hfcb_calibration.csv"))
-    model = build_model()
-    engine = Engine(model)
-    engine.wait([engine.submit(16, 4)])
-    for kind, b, q in CHECK_ANCHORS:  # first pass: capture every anchor's graphs
-        engine.wait([engine.submit(q if kind == "prefill" else 8, 3) for _ in range(b)])
-    n0 = len(engine.rec.events)
-    for kind, b, q in CHECK_ANCHORS:
-        if kind == "prefill":
-            for _ in range(4):
-                engine.wait([engine.submit(q, 2)])
-        else:
-            engine.wait([engine.submit(8, CHECK_STEPS) for _ in range(b)])
-    engine.stop()
-    steps = [s for s in assemble_steps(engine.rec.events[n0:]) if not s["capture"]]
-    loop_ms = loop_overhead_ms(steps)
-    # This process started fresh: its first steps, with their phases, show where the
-    # first-use costs of an engine process go (schedule, input preparation, graph
-    # launch or capture, device wait, output update).
-    keep = ("n_req", "decodes", "prefills", "q_tokens", "kv_read", "wall_ms", "capture", "graph_key", "sched_ms",
-            "prep_ms", "tensors_ms", "kwargs_ms", "launch_ms", "wait_ms", "update_ms")
-    first_steps = [{k: s.get(k) for k in keep} for s in assemble_steps(engine.rec.events[:n0])[:16]]
-    rows = []
-    for kind, b, q in CHECK_ANCHORS:
-        def same(s):
-            return classify(s) == kind and s["n_req"] == b and s["q_tokens"] == b * q
-        now = [s["wall_ms"] + loop_ms for s in steps if same(s)]
-        then = [s["wall_ms"] for s in cal if same(s) and not s["capture"] and s.get("phase") in ("decode", "decode2", "prefill")]
-        if not now or not then:
-            rows.append({"kind": kind, "batch_size": b, "q_tokens": b * q, "note": "no step of this shape measured"})
-            continue
-        m_now, m_then = statistics.median(now), statistics.median(then)
-        rows.append({"kind": kind, "batch_size": b, "q_tokens": b * q, "profile_ms": m_then, "now_ms": m_now,
-                     "drift": (m_now - m_then) / m_then, "steps_now": len(now), "steps_profile": len(then)})
-    gpu, driver = nvidia_smi()
-    out = {"bundle": args.check, "gpu": gpu, "gpu_driver": driver, "host_cpu": host_cpu(), "anchors": rows,
-           "fresh_process_first_steps": first_steps, "elapsed_s": time.perf_counter() - _T0}
-    text = json.dumps(out, indent=1)
-    print(text)
-    if args.out:
-        os.makedirs(args.out, exist_ok=True)
-        with open(os.path.join(args.out, "check.json"), "w") as f:
-            f.write(text + "\n")
-    for r in rows:
-        if "drift" in r:
-            log(f"{r['kind']} batch {r['batch_size']} q {r['q_tokens']}: profile {r['profile_ms']:.2f} ms, "
-                f"now {r['now_ms']:.2f} ms, drift {100 * r['drift']:+.1f}%")
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         if args.check:
-            check(args)
+            check(args, Engine)
             return 0
         if args.fresh_only:
             fresh_only(args)

@@ -23,6 +23,8 @@ import os
 import re
 import sys
 
+import hfcb_capture_model as cap
+import hfcb_bundle_writers as bw
 import hfcb_profile_model as ph
 
 INT_FIELDS = ("n_req", "decodes", "prefills", "q_tokens", "kv_read")
@@ -84,18 +86,18 @@ def rederive(directory: str, fresh_runs: list = ()) -> dict:
         if run.get("scenario", "").startswith("trace:") is False:
             raise ph.ProfileError(f"{path}: a run of scenario {run.get('scenario')!r}; calibration takes traces only")
         runs[os.path.basename(path)] = {"scenario": run["scenario"], "recorded_at": run["recorded_at"],
-                                        "processes": ph.fresh_steps_from_run(run)}
+                                        "processes": cap.fresh_steps_from_run(run)}
     res = report["engine_resolved"]
     eng = {"budget": res["max_batch_tokens"], "max_reqs": res["max_requests_per_batch"], "num_pages": res["num_pages"]}
     km = ph.load_bundle(directory)["kernel"]
     d = derive(read_steps(os.path.join(directory, "hfcb_calibration.csv")), km, eng, ph.make_plan(report["quick"]))
-    ph.write_csv(os.path.join(directory, "cpu_overheads.csv"), ph.CPU_HEADER, ph.cpu_csv_rows(d["rows"], d["slope"]))
+    bw.write_csv(os.path.join(directory, "cpu_overheads.csv"), bw.CPU_HEADER, bw.cpu_csv_rows(d["rows"], d["slope"]))
     fresh = list(report.get("fresh_process_steps", []))
     for name in sorted(runs):
         fresh += runs[name]["processes"]
-    d["capture"] = ph.capture_rows(read_steps(os.path.join(directory, "hfcb_calibration.csv")),
+    d["capture"] = cap.capture_rows(read_steps(os.path.join(directory, "hfcb_calibration.csv")),
                                    ph.load_bundle(directory), eng, fresh)
-    ph.write_csv(os.path.join(directory, "graph_capture.csv"), ph.CAPTURE_HEADER, d["capture"])
+    bw.write_csv(os.path.join(directory, "graph_capture.csv"), cap.CAPTURE_HEADER, d["capture"])
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     report.update({"cpu_per_kv_token_ms": d["slope"], "cpu_rows_clamped_steps": d["clamped"],
                    "separable_checks": d["checks"], "longctx_decode_checks": d["longctx"],
@@ -109,7 +111,7 @@ def rederive(directory: str, fresh_runs: list = ()) -> dict:
         prov = f.read()
     prov = re.sub(r"^# CPU/overhead per cached token read: [0-9.]+ us",
                   f"# CPU/overhead per cached token read: {d['slope'] * 1e3:.4f} us", prov, flags=re.M)
-    prov = re.sub(r"^method: .*$", "method: " + ph._yaml_scalar(ph.METHOD).replace("\\", "\\\\"), prov, flags=re.M)
+    prov = re.sub(r"^method: .*$", "method: " + bw._yaml_scalar(bw.METHOD).replace("\\", "\\\\"), prov, flags=re.M)
     note = (f"# cpu_overheads.csv re-derived {when} by rederive_hfcb.py from this bundle's hfcb_calibration.csv "
             f"and kernel tables (nothing re-measured): cached-token slope fitted within batch sizes over "
             f"{', '.join(ph.SLOPE_PHASES)} decode steps.\n")

@@ -11,6 +11,8 @@ import os
 import tempfile
 import unittest
 
+import hfcb_capture_model as cap
+import hfcb_bundle_writers as bw
 import hfcb_profile_model as ph
 import profile_hfcb
 
@@ -178,14 +180,14 @@ class WritersTest(unittest.TestCase):
         attn_q, attn_kv = [64, 128], [16384, 32768]
         attn = [[[0.5, 0.6, 0.55], [1.0]], [[0.52], [1.02]]]
         with tempfile.TemporaryDirectory() as d:
-            h, rows = ph.mlp_rows(tokens, samples)
-            ph.write_csv(os.path.join(d, "mlp.csv"), h, rows)
-            h, rows = ph.attention_rows(attn_q, attn_kv, attn)
-            ph.write_csv(os.path.join(d, "attention.csv"), h, rows)
+            h, rows = bw.mlp_rows(tokens, samples)
+            bw.write_csv(os.path.join(d, "mlp.csv"), h, rows)
+            h, rows = bw.attention_rows(attn_q, attn_kv, attn)
+            bw.write_csv(os.path.join(d, "attention.csv"), h, rows)
             cpu = [{"batch_size": b, "num_tokens": n, "count": 3, "cpu": v, "wall": 23.0, "kernel": 21.0, "kv": 0,
                     "launch": 1.4, "wait": 20.0, "sched": 0.04, "prep": 1.2, "update": 0.3, "other": 0.0}
                    for b, n, v in [(1, 1, 1.8), (8, 8, 2.4), (1, 129, 2.0)]]
-            ph.write_csv(os.path.join(d, "cpu_overheads.csv"), ph.CPU_HEADER, ph.cpu_csv_rows(cpu, 2e-4))
+            bw.write_csv(os.path.join(d, "cpu_overheads.csv"), bw.CPU_HEADER, bw.cpu_csv_rows(cpu, 2e-4))
             with open(os.path.join(d, "mlp.csv")) as f:
                 mlp = list(csv.DictReader(f))
             self.assertEqual(mlp[1]["time_stats.lm_head.median"], "0.011")
@@ -204,7 +206,7 @@ class WritersTest(unittest.TestCase):
             self.assertEqual(b["slope"], 2e-4)
 
     def test_provenance_has_only_loader_fields(self):
-        text = ph.provenance_yaml({"gpu": "NVIDIA H200", "model": ph.MODEL, "method": 'a "quoted" text', "tp": 1,
+        text = bw.provenance_yaml({"gpu": "NVIDIA H200", "model": ph.MODEL, "method": 'a "quoted" text', "tp": 1,
                                    "cuda_graphs": True}, ["first", "second"])
         lines = text.splitlines()
         self.assertEqual(lines[:2], ["# first", "# second"])
@@ -215,7 +217,7 @@ class WritersTest(unittest.TestCase):
 
     def test_non_finite_refused(self):
         with self.assertRaises(ph.ProfileError):
-            ph._fmt(float("nan"))
+            bw._fmt(float("nan"))
 
 
 class CaptureRowsTest(unittest.TestCase):
@@ -234,7 +236,7 @@ class CaptureRowsTest(unittest.TestCase):
         fresh = [[step(0, 1, 0, 16, 0, 900.0), step(1, 2, 2, 2, 16, 20.0, capture=False),
                   step(2, 2, 2, 2, 300, 120.0), step(3, 2, 2, 2, 600, 700.0)],
                  [step(0, 1, 0, 16, 0, 400.0), step(1, 1, 1, 1, 16, 110.0)]]  # one request at a time
-        rows = ph.capture_rows(steps, bundle, eng, fresh)
+        rows = cap.capture_rows(steps, bundle, eng, fresh)
         got = [(r["kind"], r["q_pad"], round(r["capture_ms"], 6)) for r in rows]
         self.assertEqual(got, [("first", 64, 400.0), ("first", 64, 900.0), ("second", 64, 700.0),
                                ("decode", 64, 110.0), ("decode", 64, 130.0), ("prefill", 512, 180.0),

@@ -1,0 +1,91 @@
+"""Pure part of the hfcb profiler's CUDA-graph capture costs (graph_capture.csv): which
+calibration steps captured a graph, what each cost over the warm prediction, and the
+first-use costs of fresh engine processes. No torch, no GPU: unit-tested by
+test_profile_hfcb.py.
+"""
+
+from __future__ import annotations
+
+from hfcb_profile_model import (
+    H200_NUM_PAGES, KV_PAD_INTERVAL, Q_PAD_INTERVAL, ProfileError, pad_to_interval, predict_step_ms,
+)
+
+# transformers 5.17 keys its graphs on (padded query tokens, padded cached tokens read,
+# padded max key length) and captures one the first time a step meets a new key: the
+# step then runs the forward eagerly, records it into a graph and stores it (no eviction).
+# Its extra wall time over a replay is the capture cost.
+
+CAPTURE_HEADER = ["kind", "q_pad", "kv_pad", "seqk_pad", "capture_ms", "wall_ms", "warm_pred_ms"]
+CAPTURE_KINDS = ("first", "second", "decode", "prefill", "mixed")
+
+
+def capture_kind(step: dict) -> str:
+    """decode (decodes only), prefill (no decodes), mixed (both)."""
+    if step["decodes"] >= step["n_req"]:
+        return "decode"
+    if step["decodes"] == 0:
+        return "prefill"
+    return "mixed"
+
+
+def _key_fields(s: dict, eng: dict) -> tuple:
+    key = s.get("graph_key") or ()
+    if len(key) >= 3:
+        return key[0], key[1], max(key[2:])
+    q = pad_to_interval(s["q_tokens"], Q_PAD_INTERVAL, eng.get("budget", 8192))
+    kv = pad_to_interval(s["kv_read"], KV_PAD_INTERVAL, eng.get("num_pages", H200_NUM_PAGES))
+    return q, kv, ""
+
+
+def capture_rows(steps: list, bundle: dict, eng: dict, fresh: list = ()) -> list:
+    """graph_capture.csv: one row per measured step that captured a new CUDA graph, with
+    capture_ms = its wall time − the warm prediction of the same step from the bundle's
+    own tables (predict_step_ms). Kinds: decode, prefill, mixed for the calibration
+    engine's captures; ``first`` and ``second`` for the first and second capture of a
+    freshly started engine process (``fresh``: lists of steps, one list per process),
+    which also pay the process's first-use costs (``second`` only from processes that
+    served several requests at once). Steps outside the tables are skipped."""
+    def row(kind, s):
+        try:
+            warm = predict_step_ms(bundle, s["n_req"], s["q_tokens"], s["kv_read"], **eng)
+        except ProfileError:
+            return None
+        q, kv, seqk = _key_fields(s, eng)
+        return {"kind": kind, "q_pad": q, "kv_pad": kv, "seqk_pad": seqk, "capture_ms": s["wall_ms"] - warm,
+                "wall_ms": s["wall_ms"], "warm_pred_ms": warm}
+
+    rows = [r for r in (row(capture_kind(s), s) for s in steps if s["capture"]) if r]
+    for proc in fresh:
+        caps = [r for r in (row("first", s) for s in proc if s["capture"]) if r]
+        if not caps:
+            continue
+        rows.append(caps[0])
+        # A process serving several requests at once pays a second first-use cost at
+        # one later capture (its second in 17 of 23 recorded processes, a few steps
+        # later in the others); one serving a request at a time does not. The sample
+        # is the costliest capture after the first.
+        if any(s["n_req"] > 1 for s in proc) and len(caps) > 1:
+            rows.append(dict(max(caps[1:], key=lambda r: r["capture_ms"]), kind="second"))
+    rows.sort(key=lambda r: (CAPTURE_KINDS.index(r["kind"]), r["q_pad"], r["kv_pad"], r["capture_ms"]))
+    return rows
+
+
+def fresh_steps_from_run(run: dict) -> list:
+    """The timed steps of every repetition of a recorded run (simval real output, a
+    baseline) of fresh engine processes, one list per repetition, in the shape
+    capture_rows takes."""
+    procs = []
+    for rep in run["repetitions"]:
+        steps = []
+        for x in rep.get("steps") or []:
+            if x.get("warmup"):
+                continue
+            items = x.get("items", [])
+            dec = sum(1 for it in items if it.get("decode"))
+            key = tuple(x[k] for k in ("q_pad", "kv_pad", "seqk_pad") if k in x)
+            steps.append({"n_req": len(items), "decodes": dec, "prefills": len(items) - dec,
+                          "q_tokens": x.get("q_tokens", 0), "kv_read": x.get("kv_read", 0),
+                          "wall_ms": x["duration_s"] * 1e3, "capture": bool(x.get("captured")), "graph_key": key})
+        if steps:
+            procs.append(steps)
+    return procs

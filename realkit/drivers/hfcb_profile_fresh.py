@@ -1,0 +1,165 @@
+"""Fresh engine processes for the hfcb profiler: their first steps (the first-use costs
+of a cold start, graph_capture.csv's first and second rows), `--fresh-only` (re-measure
+only those into an existing bundle) and `--check` (re-measure anchor shapes and report
+their drift against a committed bundle). GPU work; the pure part is in
+hfcb_capture_model.py and hfcb_profile_model.py.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import rederive_hfcb
+from hfcb_capture_model import CAPTURE_HEADER, capture_rows
+from hfcb_profile_bench import build_model, nvidia_smi
+from hfcb_bundle_writers import write_csv
+from hfcb_profile_model import (
+    ProfileError, _T0, assemble_steps, classify, load_bundle, log, loop_overhead_ms, make_plan,
+)
+from replay import host_cpu
+
+
+def fresh_process_steps(prompts: list, runs: int, timeout_s: float = 150.0) -> list:
+    """The steps of freshly started engine processes, measured by the replay driver
+    itself (hfcb_driver.py --warmup none --steps) on one-request traces (each prompt
+    length in ``prompts``, 6 output tokens), ``runs`` processes per length. A cold start
+    pays its first graph captures together with the process's first-use costs (kernel
+    module loading, library handles and plans), which this process, warmed by the
+    microbenchmarks, no longer shows. Returns one list of steps per process, in the
+    shape assemble_steps gives (n_req, decodes, prefills, q_tokens, kv_read, wall_ms,
+    capture, graph_key)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for prompt in prompts:
+            trace = os.path.join(tmp, f"fresh-{prompt}.jsonl")
+            with open(trace, "w") as f:
+                f.write(json.dumps({"id": "fresh", "arrival_s": 0.0, "prompt_tokens": prompt,
+                                    "output_tokens": 6}) + "\n")
+            for k in range(runs):
+                cmd = [sys.executable, "-u", os.path.join(here, "hfcb_driver.py"), "--trace", trace, "--warmup",
+                       "none", "--steps", "--repetitions", "1", "--seed", str(k)]
+                try:
+                    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, cwd=here)
+                except subprocess.TimeoutExpired as e:
+                    raise ProfileError(f"fresh engine process (prompt {prompt}): no result after {timeout_s:.0f} s") from e
+                lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith('{"type":"step"')]
+                timed = sorted((x for x in lines if not x.get("warmup")), key=lambda x: x["index"])
+                if proc.returncode != 0 or not timed:
+                    raise ProfileError(f"fresh engine process (prompt {prompt}): exit {proc.returncode}, "
+                                       f"{len(timed)} steps; stderr tail: {proc.stderr[-600:]}")
+                steps = []
+                for x in timed:
+                    items = x.get("items", [])
+                    dec = sum(1 for it in items if it.get("decode"))
+                    key = tuple(x[k] for k in ("q_pad", "kv_pad", "seqk_pad") if k in x)
+                    steps.append({"n_req": len(items), "decodes": dec, "prefills": len(items) - dec,
+                                  "q_tokens": x.get("q_tokens", 0), "kv_read": x.get("kv_read", 0),
+                                  "wall_ms": x["duration_s"] * 1e3, "capture": bool(x.get("captured")),
+                                  "graph_key": key, "prompt": prompt})
+                out.append(steps)
+                caps = [f"{st['wall_ms']:.0f}" for st in steps if st["capture"]]
+                log(f"fresh engine process, prompt {prompt}: capture steps {', '.join(caps)} ms")
+    return out
+
+
+def fresh_only(args) -> None:
+    """Re-measure the fresh-process steps into an existing bundle: its graph_capture.csv is
+    rebuilt from its own calibration steps plus the new fresh processes; nothing else changes."""
+    report_path = os.path.join(args.out, "hfcb_report.json")
+    with open(report_path) as f:
+        report = json.load(f)
+    res = report["engine_resolved"]
+    eng = {"budget": res["max_batch_tokens"], "max_reqs": res["max_requests_per_batch"], "num_pages": res["num_pages"]}
+    plan = make_plan(args.quick)
+    fresh = fresh_process_steps(plan["fresh_prompts"], plan["fresh_runs"])
+    steps = rederive_hfcb.read_steps(os.path.join(args.out, "hfcb_calibration.csv"))
+    captures = capture_rows(steps, load_bundle(args.out), eng, fresh)
+    write_csv(os.path.join(args.out, "graph_capture.csv"), CAPTURE_HEADER, captures)
+    gpu, driver = nvidia_smi()
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    report.update({"graph_capture": captures, "fresh_process_steps": fresh,
+                   "fresh_process_measured": {"at": when, "gpu": gpu, "gpu_driver": driver, "host_cpu": host_cpu(),
+                                              "by": "profile_hfcb.py --fresh-only"}})
+    with open(report_path, "w") as f:
+        json.dump(report, f, indent=1, default=str)
+        f.write("\n")
+    prov_path = os.path.join(args.out, "provenance.yaml")
+    with open(prov_path) as f:
+        prov = f.read()
+    note = (f"# graph_capture.csv first/second rows: fresh engine processes measured {when} on {gpu} "
+            f"(driver {driver}, {host_cpu()}) by profile_hfcb.py --fresh-only; other rows from this bundle's "
+            f"calibration steps.\n")
+    first_key = prov.index("\ngpu:") + 1
+    with open(prov_path, "w") as f:
+        f.write(prov[:first_key] + note + prov[first_key:])
+    log(f"graph_capture.csv rewritten: {len(captures)} rows, {len(fresh)} fresh processes")
+
+
+# Anchor shapes of `--check`: (kind, batch size, query tokens per request). Decode steps
+# at three batch sizes and two lone prefills: together they cover the CPU-bound and the
+# GPU-bound ends of the step-time tables, in under a minute.
+CHECK_ANCHORS = [("decode", 1, 1), ("decode", 8, 1), ("decode", 32, 1), ("prefill", 1, 512), ("prefill", 1, 2048)]
+CHECK_STEPS = 30  # decode tokens per anchor; prefills are repeated 4 times
+
+
+def check(args, engine_cls) -> None:
+    """Re-measure CHECK_ANCHORS on a warm engine (engine_cls: profile_hfcb.Engine) and
+    report each one's median step wall against the committed bundle's calibration steps
+    of the same shape."""
+    cal = rederive_hfcb.read_steps(os.path.join(args.check, "hfcb_calibration.csv"))
+    model = build_model()
+    engine = engine_cls(model)
+    engine.wait([engine.submit(16, 4)])
+    for kind, b, q in CHECK_ANCHORS:  # first pass: capture every anchor's graphs
+        engine.wait([engine.submit(q if kind == "prefill" else 8, 3) for _ in range(b)])
+    n0 = len(engine.rec.events)
+    for kind, b, q in CHECK_ANCHORS:
+        if kind == "prefill":
+            for _ in range(4):
+                engine.wait([engine.submit(q, 2)])
+        else:
+            engine.wait([engine.submit(8, CHECK_STEPS) for _ in range(b)])
+    engine.stop()
+    steps = [s for s in assemble_steps(engine.rec.events[n0:]) if not s["capture"]]
+    loop_ms = loop_overhead_ms(steps)
+    # This process started fresh: its first steps, with their phases, show where the
+    # first-use costs of an engine process go (schedule, input preparation, graph
+    # launch or capture, device wait, output update).
+    keep = ("n_req", "decodes", "prefills", "q_tokens", "kv_read", "wall_ms", "capture", "graph_key", "sched_ms",
+            "prep_ms", "tensors_ms", "kwargs_ms", "launch_ms", "wait_ms", "update_ms")
+    first_steps = [{k: s.get(k) for k in keep} for s in assemble_steps(engine.rec.events[:n0])[:16]]
+    rows = []
+    for kind, b, q in CHECK_ANCHORS:
+        def same(s):
+            return classify(s) == kind and s["n_req"] == b and s["q_tokens"] == b * q
+        now = [s["wall_ms"] + loop_ms for s in steps if same(s)]
+        then = [s["wall_ms"] for s in cal if same(s) and not s["capture"] and s.get("phase") in ("decode", "decode2", "prefill")]
+        if not now or not then:
+            rows.append({"kind": kind, "batch_size": b, "q_tokens": b * q, "note": "no step of this shape measured"})
+            continue
+        m_now, m_then = statistics.median(now), statistics.median(then)
+        rows.append({"kind": kind, "batch_size": b, "q_tokens": b * q, "profile_ms": m_then, "now_ms": m_now,
+                     "drift": (m_now - m_then) / m_then, "steps_now": len(now), "steps_profile": len(then)})
+    gpu, driver = nvidia_smi()
+    out = {"bundle": args.check, "gpu": gpu, "gpu_driver": driver, "host_cpu": host_cpu(), "anchors": rows,
+           "fresh_process_first_steps": first_steps, "elapsed_s": time.perf_counter() - _T0}
+    text = json.dumps(out, indent=1)
+    print(text)
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, "check.json"), "w") as f:
+            f.write(text + "\n")
+    for r in rows:
+        if "drift" in r:
+            log(f"{r['kind']} batch {r['batch_size']} q {r['q_tokens']}: profile {r['profile_ms']:.2f} ms, "
+                f"now {r['now_ms']:.2f} ms, drift {100 * r['drift']:+.1f}%")
+
+
