@@ -59,6 +59,9 @@ type Options struct {
 	// WarmGraphs, the graph keys the warm-up captured.
 	EngineState EngineState
 	WarmGraphs  []GraphKey
+	// FirstUse places the engine process of a cold (or after-warm-up) simulation in the
+	// measured spread of a fresh process's first-use costs; the zero value is the median.
+	FirstUse FirstUse
 	// StepTrace asks Simulate for Result.Steps, one per batch.
 	StepTrace bool
 }

@@ -50,10 +50,11 @@ type engine struct {
 	emit        func(*SimRequest) error
 	totals      Totals
 
-	gm    GraphModel // the predictor's capture model; nil when it has none
-	trace bool       // record steps
-	steps []validation.Step
-	past  []int // scratch: items' cached tokens for the step trace
+	gm       GraphModel // the predictor's capture model; nil when it has none
+	firstUse FirstUse
+	trace    bool // record steps
+	steps    []validation.Step
+	past     []int // scratch: items' cached tokens for the step trace
 }
 
 func (e *engine) push(t float64, kind eventKind, rep, stage int, fl *inflight) {
@@ -230,9 +231,10 @@ func (e *engine) graphStep(rep *replica, b Batch, step *StepTime) error {
 	}
 	captured := false
 	if e.gm != nil && !rep.graphs.all {
-		var ordinal int
-		if captured, ordinal = rep.graphs.capture(shape.Key); captured {
-			extra, err := e.gm.CaptureS(b, ordinal)
+		var ev CaptureEvent
+		if captured, ev = rep.graphs.capture(shape.Key, e.gm.KernelVariant(shape.Key)); captured {
+			ev.At = e.firstUse
+			extra, err := e.gm.CaptureS(b, ev)
 			if err != nil {
 				return fmt.Errorf("graph capture %s: %w", shape.Key, err)
 			}

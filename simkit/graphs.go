@@ -53,17 +53,40 @@ type GraphModel interface {
 	// StepShape is the step's shape; when past is not nil (len(b.Items)), it also
 	// receives each item's cached tokens before the step.
 	StepShape(b Batch, past []int) StepShape
+	// KernelVariant names the lazily compiled kernel variant a step with key k needs
+	// (one compilation per engine process and variant).
+	KernelVariant(k GraphKey) string
 	// CaptureS is the extra wall time (seconds) of step b over its warm prediction when
-	// it captures a new graph; ordinal counts the captures the engine process made
-	// before it (0: the process's first step).
-	CaptureS(b Batch, ordinal int) (float64, error)
+	// it captures a new graph.
+	CaptureS(b Batch, ev CaptureEvent) (float64, error)
 }
 
-// graphCache is one engine process's captured graph keys. It never evicts: the engine
-// keeps its graphs in a plain dict (CudaGraphBuffer).
+// FirstUse is where, in the measured spread of a fresh engine process's first-use costs
+// (its first step; its first step of each further kernel variant), one simulated
+// process falls: quantiles in (0, 1). Those costs vary between processes (0.35–1.9 s for
+// a first step on the H200), so a prediction for pooled fresh processes simulates
+// several (suite's realizations), each at its own quantiles. 0 means the median.
+type FirstUse struct {
+	First, Variant float64
+}
+
+// CaptureEvent is what one capture is to its engine process.
+type CaptureEvent struct {
+	// At is where the process falls in the spread of first-use costs.
+	At FirstUse
+	// Ordinal counts the captures the process made before this one (0: its first step).
+	Ordinal int
+	// NewVariant: the step needs a kernel variant no earlier step of the process
+	// compiled (true for the first step too).
+	NewVariant bool
+}
+
+// graphCache is one engine process's captured graph keys and compiled kernel variants.
+// It never evicts: the engine keeps its graphs in a plain dict (CudaGraphBuffer).
 type graphCache struct {
 	all      bool // warm: every key counts as captured
 	keys     map[GraphKey]bool
+	variants map[string]bool
 	captures int // captures made, the warm-up's included
 }
 
@@ -87,7 +110,7 @@ func newGraphCache(o Options, gm GraphModel, warn func(string)) (*graphCache, er
 		}
 		return &graphCache{all: true}, nil
 	}
-	c := &graphCache{keys: map[GraphKey]bool{}}
+	c := &graphCache{keys: map[GraphKey]bool{}, variants: map[string]bool{}}
 	switch state {
 	case StateCold:
 		if len(o.WarmGraphs) > 0 {
@@ -99,23 +122,23 @@ func newGraphCache(o Options, gm GraphModel, warn func(string)) (*graphCache, er
 				"(Options.WarmGraphs, from a recorded warm-up trace)")
 		}
 		for _, k := range o.WarmGraphs {
-			if !c.keys[k] {
-				c.keys[k] = true
-				c.captures++
-			}
+			c.capture(k, gm.KernelVariant(k))
 		}
 	}
 	return c, nil
 }
 
-// lookup reports whether key is captured, and marks it captured.
-func (c *graphCache) capture(key GraphKey) (captured bool, ordinal int) {
+// capture reports whether key (whose step needs kernel variant) is a new capture and
+// what it is to the process, and marks both captured.
+func (c *graphCache) capture(key GraphKey, variant string) (captured bool, ev CaptureEvent) {
 	if c.all || c.keys[key] {
-		return false, 0
+		return false, CaptureEvent{}
 	}
 	c.keys[key] = true
+	ev = CaptureEvent{Ordinal: c.captures, NewVariant: !c.variants[variant]}
+	c.variants[variant] = true
 	c.captures++
-	return true, c.captures - 1
+	return true, ev
 }
 
 // size is the number of graphs captured (0 for a warm cache, whose size is unknown).

@@ -35,29 +35,58 @@ func TestHFCBGraphKeyIsTheEngines(t *testing.T) {
 	assert.Equal(t, 2048, hfcbPow2(1025, 1024, 0))
 }
 
-func TestHFCBCaptureCostByOrdinalAndKind(t *testing.T) {
+func TestHFCBCaptureCostByEventAndKind(t *testing.T) {
 	pr := loadHFCBFixture(t, hfcbFixtureOptions())
 	prefill := Batch{Items: []BatchItem{hfcbItem(500, 4, 0, 500)}}      // Q 512
 	bigPrefill := Batch{Items: []BatchItem{hfcbItem(3000, 4, 0, 3000)}} // Q 3008
 	decode := Batch{Items: []BatchItem{hfcbItem(50, 60, 101, 1)}}
 	mixed := Batch{Items: []BatchItem{hfcbItem(500, 4, 0, 500), hfcbItem(50, 60, 101, 1)}}
 	for _, tc := range []struct {
-		name    string
-		b       Batch
-		ordinal int
-		wantMS  float64
+		name   string
+		b      Batch
+		ev     CaptureEvent
+		wantMS float64
 	}{
-		{"first step: median of the first rows", prefill, 0, 750},
-		{"first step, whatever its Q", bigPrefill, 0, 750},
-		{"second capture of the process", decode, 1, 300},
-		{"decode: median of the decode rows", decode, 2, 110},
-		{"prefill", prefill, 5, 150},
-		{"mixed: median of three", mixed, 3, 100},
+		{"first step: median of the first rows", prefill, CaptureEvent{Ordinal: 0, NewVariant: true}, 750},
+		{"first step, whatever its Q", bigPrefill, CaptureEvent{Ordinal: 0, NewVariant: true}, 750},
+		{"first capture of the other kernel variant", decode, CaptureEvent{Ordinal: 1, NewVariant: true}, 300},
+		{"... however late it comes", prefill, CaptureEvent{Ordinal: 7, NewVariant: true}, 300},
+		{"decode: median of the decode rows", decode, CaptureEvent{Ordinal: 1, NewVariant: false}, 110},
+		{"prefill", prefill, CaptureEvent{Ordinal: 5, NewVariant: false}, 150},
+		{"mixed: median of three", mixed, CaptureEvent{Ordinal: 3, NewVariant: false}, 100},
+		// The fixture's first rows are 500 and 1000 ms: a process at their 10% quantile.
+		{"first step of a cheap process", prefill, CaptureEvent{NewVariant: true, At: FirstUse{First: 0.1}}, 550},
+		{"first step of a costly process", prefill, CaptureEvent{NewVariant: true, At: FirstUse{First: 0.9}}, 950},
 	} {
-		got, err := pr.CaptureS(tc.b, tc.ordinal)
+		got, err := pr.CaptureS(tc.b, tc.ev)
 		require.NoError(t, err, tc.name)
 		assert.InDelta(t, tc.wantMS*1e-3, got, 1e-12, tc.name)
 	}
+	// The variants split on the padded query length being a multiple of 128.
+	var gm GraphModel = pr
+	assert.Equal(t, gm.KernelVariant(GraphKey{Q: 128}), gm.KernelVariant(GraphKey{Q: 2432}))
+	assert.Equal(t, gm.KernelVariant(GraphKey{Q: 64}), gm.KernelVariant(GraphKey{Q: 8000}))
+	assert.NotEqual(t, gm.KernelVariant(GraphKey{Q: 64}), gm.KernelVariant(GraphKey{Q: 2432}))
+}
+
+func TestGraphCacheChargesEachVariantOnce(t *testing.T) {
+	pr := loadHFCBFixture(t, hfcbFixtureOptions())
+	var gm GraphModel = pr
+	o := hfcbFixtureOptions()
+	o.EngineState = StateCold
+	c, err := newGraphCache(o, gm, func(string) {})
+	require.NoError(t, err)
+	var got []CaptureEvent
+	for _, q := range []int{2432, 3328, 2432, 64, 320, 128} {
+		k := GraphKey{Q: q, KV: 16384, SeqK: 1024}
+		if captured, ev := c.capture(k, gm.KernelVariant(k)); captured {
+			got = append(got, ev)
+		}
+	}
+	// 2432 first; 3328 same variant; 2432 replayed; 64 the other variant (its third
+	// capture, as in the catalog's cold burst recorded 2026-12-01); then nothing new.
+	assert.Equal(t, []CaptureEvent{{Ordinal: 0, NewVariant: true}, {Ordinal: 1}, {Ordinal: 2, NewVariant: true},
+		{Ordinal: 3}, {Ordinal: 4}}, got)
 }
 
 func TestEngineStatesChargeCapturesWhereTheEngineWould(t *testing.T) {

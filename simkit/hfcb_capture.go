@@ -14,20 +14,21 @@ import (
 // steps that captured a new CUDA graph, over the warm prediction of the same step.
 //
 // A capture runs the step's forward eagerly and records it into a graph: host-side work
-// (kernel launches twice, graph instantiation) that does not grow with the step's
-// padded size at these sizes (the profiled samples scatter 40–190 ms with no trend in
-// Q), so a step kind's capture cost is the median of its samples. A fresh engine
-// process also pays first-use costs (kernel module loading, library handles and plans)
-// twice: at its first step, and, when it serves several requests at once, at one later
-// capture (its second in 17 of 23 recorded processes); those are the medians of the
-// first and second rows (0.35–1.9 s, no trend in Q either).
+// (kernel launches twice, graph instantiation, cuDNN building an attention plan for the
+// new shape) that does not grow with the step's padded size at these sizes (the
+// profiled samples scatter 40–190 ms with no trend in Q), so a step kind's capture cost
+// is the median of its samples. A fresh engine process also pays first-use costs: at its
+// first step (library handles, the first attention kernel variant's compilation), and
+// at its first capture that needs the other cuDNN SDPA kernel variant (its compilation:
+// 0.7–1.3 s in the eager forward, measured with the driver's --step-phases); those are
+// the medians of the first and variant rows.
 type hfcbCaptures struct {
-	byKind        map[string]float64 // decode, prefill, mixed → median ms
-	first, second float64            // median ms; NaN when the bundle has no such row
+	byKind         map[string]float64 // decode, prefill, mixed → median ms
+	first, variant []float64          // sorted ms; empty when the bundle has no such row
 }
 
 // hfcbCaptureKinds are the kinds graph_capture.csv may hold.
-var hfcbCaptureKinds = []string{"first", "second", "decode", "prefill", "mixed"}
+var hfcbCaptureKinds = []string{"first", "variant", "decode", "prefill", "mixed"}
 
 // readHFCBCaptures reads graph_capture.csv; nil when the bundle has none.
 func readHFCBCaptures(fsys fs.FS, file string) (*hfcbCaptures, error) {
@@ -73,17 +74,15 @@ func readHFCBCaptures(fsys fs.FS, file string) (*hfcbCaptures, error) {
 	if len(c.byKind) == 0 {
 		return nil, fmt.Errorf("%s: no decode, prefill or mixed row: cannot predict a graph capture", t.path)
 	}
-	pooled := func(kind string) float64 {
+	pooled := func(kind string) []float64 {
 		var all []float64
 		for _, xs := range samples[kind] {
 			all = append(all, xs...)
 		}
-		if len(all) == 0 {
-			return math.NaN()
-		}
-		return median(all)
+		slices.Sort(all)
+		return all
 	}
-	c.first, c.second = pooled("first"), pooled("second")
+	c.first, c.variant = pooled("first"), pooled("variant")
 	return c, nil
 }
 
@@ -154,17 +153,28 @@ func (pr *hfcbPredictor) StepShape(b Batch, past []int) StepShape {
 var errNoCaptureTable = errors.New("the profile has no graph_capture.csv: graph captures cannot be predicted " +
 	"(re-profile with simval profile, or simulate a warm engine)")
 
-// CaptureS is the capture cost of step b, the ordinal-th capture of its engine process.
-func (pr *hfcbPredictor) CaptureS(b Batch, ordinal int) (float64, error) {
+// KernelVariant is the cuDNN SDPA kernel variant the step with key k runs: the engine's
+// attention (paged|sdpa on sm90, torch 2.11) is cuDNN's runtime-compiled fused kernel,
+// compiled once per process and variant; in every recorded fresh process the variants
+// split on whether the padded query length is a multiple of 128 (simkit/HFCB.md).
+func (pr *hfcbPredictor) KernelVariant(k GraphKey) string {
+	if k.Q%128 == 0 {
+		return "sdpa q%128=0"
+	}
+	return "sdpa q%128=64"
+}
+
+// CaptureS is the capture cost of step b, a capture of its engine process as ev says.
+func (pr *hfcbPredictor) CaptureS(b Batch, ev CaptureEvent) (float64, error) {
 	c := pr.captures
 	if c == nil {
 		return 0, errNoCaptureTable
 	}
 	switch {
-	case ordinal == 0 && !math.IsNaN(c.first):
-		return c.first * 1e-3, nil
-	case ordinal == 1 && !math.IsNaN(c.second):
-		return c.second * 1e-3, nil
+	case ev.Ordinal == 0 && len(c.first) > 0:
+		return firstUseQuantile(c.first, ev.At.First) * 1e-3, nil
+	case ev.NewVariant && len(c.variant) > 0:
+		return firstUseQuantile(c.variant, ev.At.Variant) * 1e-3, nil
 	}
 	kind := stepKind(b)
 	ms, ok := c.byKind[kind]
@@ -172,4 +182,12 @@ func (pr *hfcbPredictor) CaptureS(b Batch, ordinal int) (float64, error) {
 		return 0, fmt.Errorf("graph_capture.csv has no %s rows: cannot predict the capture of a %s step", kind, kind)
 	}
 	return ms * 1e-3, nil
+}
+
+// firstUseQuantile is the q-quantile of sorted (the median for q 0).
+func firstUseQuantile(sorted []float64, q float64) float64 {
+	if q <= 0 || q >= 1 {
+		q = 0.5
+	}
+	return validation.Quantile(sorted, q)
 }

@@ -78,12 +78,56 @@ func hfcbFromBundle(fsys fs.FS, p *Profile, o Options) (Predictor, *Profile, err
 	if err != nil {
 		return nil, nil, err
 	}
+	var unaligned *table2
+	t, err := openOptional(fsys, path.Join(p.Dir, hfcbUnalignedMaskFile))
+	if err != nil {
+		return nil, nil, err
+	}
+	if t != nil {
+		if unaligned, _, _, err = p.attentionTables(t); err != nil {
+			return nil, nil, err
+		}
+	}
 	pr, err := NewHFCBPredictor(p, o, slope)
 	if err != nil {
 		return nil, nil, err
 	}
-	pr.(*hfcbPredictor).captures = captures
+	h := pr.(*hfcbPredictor)
+	h.captures = captures
+	h.useMaskAlignment(unaligned)
 	return pr, p, nil
+}
+
+// hfcbUnalignedMaskFile is an hfcb bundle's attention table measured with an attention
+// mask whose rows are not 16-byte aligned (profile_hfcb.py --unaligned-mask-only).
+const hfcbUnalignedMaskFile = "attention_unaligned_mask.csv"
+
+// useMaskAlignment picks the attention table the engine's mask layout calls for. The
+// engine's varlen attention mask is a view of a bf16 [max_batch_tokens, num_pages +
+// max_batch_tokens] buffer; when that row length is not a multiple of 8 elements (16
+// bytes) — as when num_blocks is fixed and the engine infers max_batch_tokens from free
+// memory, e.g. 6144 + 145379 — cuDNN's SDPA runs 30–50% slower per layer at the same
+// shape (measured on the H200, 2026-12-01: hfcb_mask_stride_probe.py and the bundle's
+// attention_unaligned_mask.csv).
+func (pr *hfcbPredictor) useMaskAlignment(unaligned *table2) {
+	if pr.numPages == 0 {
+		return
+	}
+	stride := pr.numPages + pr.budget
+	if stride%8 == 0 {
+		return
+	}
+	if unaligned == nil {
+		pr.notes = append(pr.notes, fmt.Sprintf("hfcb predictor: the attention mask's row length %d (num_pages %d + "+
+			"max_batch_tokens %d) is not a multiple of 8, which makes the engine's attention 30–50%% slower, but the "+
+			"profile has no %s: attention is predicted as if aligned (too fast)", stride, pr.numPages, pr.budget,
+			hfcbUnalignedMaskFile))
+		return
+	}
+	pr.attn = unaligned
+	pr.notes = append(pr.notes, fmt.Sprintf("hfcb predictor: the attention mask's row length %d (num_pages %d + "+
+		"max_batch_tokens %d) is not a multiple of 8: attention from %s", stride, pr.numPages, pr.budget,
+		hfcbUnalignedMaskFile))
 }
 
 // LoadPredictor loads the profile bundle in dir of fsys (once) together with the

@@ -76,16 +76,24 @@ func (p *Profile) loadAttention(fsys fs.FS) error {
 	if err != nil {
 		return err
 	}
+	p.prefill, p.decode, p.kvSave, err = p.attentionTables(t)
+	return err
+}
+
+// attentionTables reads a table in attention.csv's layout (attention.csv, or an hfcb
+// bundle's attention_unaligned_mask.csv): its prefill and decode tables and the KV-cache
+// save where profiled (else nil).
+func (p *Profile) attentionTables(t *csvTable) (prefill, decode *table2, kvSave *table1, err error) {
 	if err := t.require("batch_size", "prefill_chunk_size", "kv_cache_size"); err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	m := p.Provenance.Model
 	hasSave := t.has(medianCol("attn_kv_cache_save"))
-	var prefill, decode, save []point
+	var pre, dec, save []point
 	for row := range t.rows {
 		if keep, err := t.keepRow(row, "num_tensor_parallel_workers", p.Provenance.TP); err != nil || !keep {
 			if err != nil {
-				return err
+				return nil, nil, nil, err
 			}
 			continue
 		}
@@ -94,13 +102,13 @@ func (p *Profile) loadAttention(fsys fs.FS) error {
 			want       int
 		}{{"n_embd", "hidden", m.Hidden}, {"n_q_head", "q_heads", m.QHeads}, {"n_kv_head", "kv_heads", m.KVHeads}} {
 			if err := t.checkModelColumn(row, c.col, c.field, c.want); err != nil {
-				return err
+				return nil, nil, nil, err
 			}
 		}
 		var k [3]float64
 		for i, col := range []string{"batch_size", "prefill_chunk_size", "kv_cache_size"} {
 			if k[i], err = t.num(row, col); err != nil {
-				return err
+				return nil, nil, nil, err
 			}
 		}
 		bs, chunk, kv := k[0], k[1], k[2]
@@ -108,39 +116,40 @@ func (p *Profile) loadAttention(fsys fs.FS) error {
 		if chunk > 0 {
 			col = medianCol("attn_prefill")
 			if bs != 1 {
-				return t.cellErr(row, "batch_size", "%g in a prefill row; prefill attention is profiled one request at a time", bs)
+				return nil, nil, nil, t.cellErr(row, "batch_size", "%g in a prefill row; prefill attention is profiled one request at a time", bs)
 			}
 		}
 		if err := t.require(col); err != nil {
-			return err
+			return nil, nil, nil, err
 		}
 		v, err := t.num(row, col)
 		if err != nil {
-			return err
+			return nil, nil, nil, err
 		}
 		if chunk > 0 {
-			prefill = append(prefill, point{x: chunk, y: kv, v: v})
+			pre = append(pre, point{x: chunk, y: kv, v: v})
 		} else {
-			decode = append(decode, point{x: bs, y: kv, v: v})
+			dec = append(dec, point{x: bs, y: kv, v: v})
 		}
 		if hasSave {
 			s, err := t.num(row, medianCol("attn_kv_cache_save"))
 			if err != nil {
-				return err
+				return nil, nil, nil, err
 			}
 			save = append(save, point{x: max(chunk, bs), v: s})
 		}
 	}
-	if len(prefill) == 0 || len(decode) == 0 {
-		return fmt.Errorf("%s: needs both prefill rows (prefill_chunk_size > 0) and decode rows "+
-			"(prefill_chunk_size 0) for tp %d; found %d and %d", t.path, p.Provenance.TP, len(prefill), len(decode))
+	if len(pre) == 0 || len(dec) == 0 {
+		return nil, nil, nil, fmt.Errorf("%s: needs both prefill rows (prefill_chunk_size > 0) and decode rows "+
+			"(prefill_chunk_size 0) for tp %d; found %d and %d", t.path, p.Provenance.TP, len(pre), len(dec))
 	}
-	p.prefill = newTable2("attention.csv prefill", "prefill_chunk_size", "kv_cache_size", prefill)
-	p.decode = newTable2("attention.csv decode", "batch_size", "kv_cache_size", decode)
+	name := path.Base(t.path)
+	prefill = newTable2(name+" prefill", "prefill_chunk_size", "kv_cache_size", pre)
+	decode = newTable2(name+" decode", "batch_size", "kv_cache_size", dec)
 	if hasSave {
-		p.kvSave = newTable1("attention.csv kv_cache_save", "num_tokens", save)
+		kvSave = newTable1(name+" kv_cache_save", "num_tokens", save)
 	}
-	return nil
+	return prefill, decode, kvSave, nil
 }
 
 // loadCPU reads the optional cpu_overheads.csv: the CPU time of a step (cpu_total_median,

@@ -137,6 +137,7 @@ func newEngine(opts Options, warn *warnings) (*engine, error) {
 	}
 	if gm, ok := pred.(GraphModel); ok {
 		e.gm = gm
+		e.firstUse = opts.FirstUse
 	}
 	for id := range n {
 		s, err := NewScheduler(SchedulerConfig{

@@ -14,8 +14,14 @@ import (
 type Outcome struct {
 	Records []validation.Record
 	// Realizations are further predictions of the same requests at other arrival
-	// phases (Simulator.Phases); judged and summarised pooled with Records.
+	// phases (Simulator.Phases) and, for an engine that is not warm, at other places in
+	// the spread of a fresh process's first-use costs; judged and summarised pooled
+	// with Records.
 	Realizations [][]validation.Record
+	// FirstUseVaries says the realizations also vary the first-use costs: their spread
+	// is then variability the pooled prediction models, not the arrival-phase
+	// uncertainty a noise floor is measured from.
+	FirstUseVaries bool
 	// Settings are the settings the system ran with (resolved, for a real engine).
 	Settings validation.EngineSettings
 	// Breakdown splits a prediction into kernel and CPU time; nil when unknown.
@@ -142,6 +148,7 @@ func (s Simulator) Run(_ context.Context, tgt *targets.Target, reqs []scenarios.
 		if out.Realizations, err = phaseRealizations(opts, reqs, res, s.Phases); err != nil {
 			return nil, err
 		}
+		out.FirstUseVaries = res.Captures > 0
 	}
 	if s.NoCPUOverhead {
 		// Name what the kernel-only prediction leaves out: the CPU share of the full

@@ -26,6 +26,10 @@ type Step struct {
 	// replaying one; Graphs is the size of the engine's graph cache after the step.
 	Captured bool `json:"captured,omitempty"`
 	Graphs   int  `json:"graphs,omitempty"`
+	// Phases splits a real step's wall time into the engine's own phases (ms, and
+	// counts), where the driver measured them (hfcb --step-phases); diagnostic data,
+	// not judged.
+	Phases map[string]float64 `json:"phases,omitempty"`
 }
 
 // StepItem is one request's share of a step: its prefill query tokens (0 for a

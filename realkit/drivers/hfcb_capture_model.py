@@ -16,7 +16,7 @@ from hfcb_profile_model import (
 # Its extra wall time over a replay is the capture cost.
 
 CAPTURE_HEADER = ["kind", "q_pad", "kv_pad", "seqk_pad", "capture_ms", "wall_ms", "warm_pred_ms"]
-CAPTURE_KINDS = ("first", "second", "decode", "prefill", "mixed")
+CAPTURE_KINDS = ("first", "variant", "decode", "prefill", "mixed")
 
 
 def capture_kind(step: dict) -> str:
@@ -37,14 +37,26 @@ def _key_fields(s: dict, eng: dict) -> tuple:
     return q, kv, ""
 
 
+def kernel_variant(q_pad: int) -> str:
+    """The cuDNN SDPA kernel variant a step of padded query length q_pad runs. The engine's
+    attention (paged|sdpa, torch 2.11 on sm90) is cuDNN's runtime-generated fused kernel;
+    a fresh process compiles it once per variant, at the first eager forward that needs
+    it (0.7-1 s, inside ModelRunner._capture_graph's eager run: --step-phases). In every
+    recorded fresh process (2026-12-01) the variants split on whether the padded query
+    length is a multiple of 128 (the kernel's 64x128 tile): e.g. 2432, 768, 8192, 128 one
+    way; 64, 320, 704, 6720, 8000 the other."""
+    return "q%128=0" if q_pad % 128 == 0 else "q%128=64"
+
+
 def capture_rows(steps: list, bundle: dict, eng: dict, fresh: list = ()) -> list:
     """graph_capture.csv: one row per measured step that captured a new CUDA graph, with
     capture_ms = its wall time − the warm prediction of the same step from the bundle's
     own tables (predict_step_ms). Kinds: decode, prefill, mixed for the calibration
-    engine's captures; ``first`` and ``second`` for the first and second capture of a
-    freshly started engine process (``fresh``: lists of steps, one list per process),
-    which also pay the process's first-use costs (``second`` only from processes that
-    served several requests at once). Steps outside the tables are skipped."""
+    engine's captures (a warm process: every kernel variant compiled); ``first`` for
+    the first step of a freshly started engine process (``fresh``: lists of steps, one
+    list per process), which pays the process's first-use costs, its kernel variant's
+    compilation included; ``variant`` for a fresh process's first capture that needs the
+    other attention kernel variant (kernel_variant). Steps outside the tables are skipped."""
     def row(kind, s):
         try:
             warm = predict_step_ms(bundle, s["n_req"], s["q_tokens"], s["kv_read"], **eng)
@@ -60,12 +72,12 @@ def capture_rows(steps: list, bundle: dict, eng: dict, fresh: list = ()) -> list
         if not caps:
             continue
         rows.append(caps[0])
-        # A process serving several requests at once pays a second first-use cost at
-        # one later capture (its second in 17 of 23 recorded processes, a few steps
-        # later in the others); one serving a request at a time does not. The sample
-        # is the costliest capture after the first.
-        if any(s["n_req"] > 1 for s in proc) and len(caps) > 1:
-            rows.append(dict(max(caps[1:], key=lambda r: r["capture_ms"]), kind="second"))
+        compiled = {kernel_variant(caps[0]["q_pad"])}
+        for r in caps[1:]:
+            v = kernel_variant(r["q_pad"])
+            if v not in compiled:
+                compiled.add(v)
+                rows.append(dict(r, kind="variant"))
     rows.sort(key=lambda r: (CAPTURE_KINDS.index(r["kind"]), r["q_pad"], r["kv_pad"], r["capture_ms"]))
     return rows
 

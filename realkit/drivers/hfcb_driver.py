@@ -38,6 +38,7 @@ class HFCBAdapter(replay.EngineAdapter):
         self.steps_lock = threading.Lock()
         self.steps, self.pending_steps = [], []
         self.steps_on = False
+        self.phases = None  # hfcb_phases.StepPhases under --step-phases
         self.warm_text = ""
 
     def plan(self, requests):
@@ -165,6 +166,8 @@ class HFCBAdapter(replay.EngineAdapter):
         def timed_prepare(bp, *a, **kw):
             io = getattr(bp, "inputs_and_outputs", None)
             _, before = api.graph_state(io)
+            if adapter.phases is not None:
+                adapter.phases.begin_step()
             start = time.perf_counter()
             scheduled = prepare(bp, *a, **kw)
             if scheduled:
@@ -186,11 +189,37 @@ class HFCBAdapter(replay.EngineAdapter):
                     kv = sum(it.get("past", 0) for it in items)
                     step = {"start": start, "duration_s": end - start, "items": items}
                     step.update(api.shape_fields(key, q, kv, before, after))
+                    if adapter.phases is not None:
+                        step["phases"] = adapter.phases.take()
                     adapter.steps.append(step)
             return result
 
+        phases = self._install_phases() if self.args.step_phases else None
+        if phases is not None:
+            prepare = phases.timed("prepare_ms", prepare)
+            update = phases.timed("update_ms", update)
+        adapter.phases = phases
         cls.prepare_next_batch, cls.update_batch = timed_prepare, timed_update
         self.steps_on = True
+
+    def _install_phases(self):
+        """--step-phases: wraps the model runner's compute_batch and _capture_graph too
+        (hfcb_phases.py says what each phase holds)."""
+        import hfcb_phases
+
+        try:
+            from transformers.generation.continuous_batching import model_runner as mr
+        except ImportError as e:
+            raise replay.EngineError(f"--step-phases: no continuous_batching.model_runner ({e})") from e
+        runner = api.find_attr([mr], "ModelRunner")
+        for method in ("compute_batch", "_capture_graph"):
+            if not callable(getattr(runner, method, None)):
+                raise replay.EngineError(f"--step-phases: {runner.__name__} has no {method}()")
+        phases = hfcb_phases.StepPhases(self.torch)
+        phases.install_gc_probe()
+        runner.compute_batch = phases.timed("compute_ms", runner.compute_batch)
+        runner._capture_graph = phases.wrap_capture(runner._capture_graph)
+        return phases
 
     def drain_steps(self):
         with self.steps_lock:
@@ -249,6 +278,7 @@ class HFCBAdapter(replay.EngineAdapter):
                 "block_size", "num_blocks", "num_pages", "max_batch_tokens", "num_groups", "use_prefix_sharing")},
             "scheduler_class": type(getattr(bp, "scheduler", None)).__name__,
             "steps_timed": self.steps_on,
+            "step_phases": self.phases is not None,
         }
         model = api.jsonable(self.cfg.to_dict())
         model["weights"] = self.args.model or f"random (torch.manual_seed({self.args.seed}))"
@@ -280,6 +310,8 @@ def parser():
     p.add_argument("--no-cuda-graph", action="store_true")
     p.add_argument("--scheduler", default="fifo", help="fifo or prefill_first")
     p.add_argument("--engine-warmup", action="store_true", help="also call manager.warmup() before starting")
+    p.add_argument("--step-phases", action="store_true",
+                   help="with --steps: split every step's wall time into the engine's phases (hfcb_phases.py)")
     return p
 
 

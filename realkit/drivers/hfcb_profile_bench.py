@@ -186,8 +186,11 @@ def bench_attention(model, plan: dict) -> tuple:
     v_cache = torch.randn(pages, hk, d, **bf)
     trash = pages - 1
     cache = _paged_cache_view(k_cache, v_cache, trash)
-    # The engine's mask is a view of a [1, 1, max_batch_tokens, num_pages + max_batch_tokens] buffer.
-    mask_buf = torch.zeros(1, 1, qmax, H200_NUM_PAGES + 8192, **bf)
+    # The engine's mask is a view of a [1, 1, max_batch_tokens, num_pages + max_batch_tokens] buffer:
+    # its row stride is num_pages + max_batch_tokens (the H200 target's by default; a plan
+    # may name another, e.g. an odd one, whose bf16 rows are not 16-byte aligned).
+    stride = plan.get("mask_stride", H200_NUM_PAGES + 8192)
+    mask_buf = torch.zeros(1, 1, qmax, stride, **bf)
     bench = GraphBench(plan["replays"])
     samples = [[None] * len(plan["attn_kv"]) for _ in plan["attn_q"]]
     kernels = set()
@@ -211,7 +214,7 @@ def bench_attention(model, plan: dict) -> tuple:
                 sdpa_attention_paged_forward(attn_mod, qs, ks, vs, mask, dropout=0.0, scaling=attn_mod.scaling,
                                              cache=cache, read_index=[read], write_index=[write])
 
-            if i == 0 and j == 0:
+            if (i == 0 and j == 0) or plan.get("all_kernels"):
                 kernels |= sdpa_kernel_names(run)
             calls = 4 if q <= 512 else (2 if q <= 2048 else 1)
             samples[i][j] = bench(run, calls)

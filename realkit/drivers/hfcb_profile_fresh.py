@@ -1,5 +1,5 @@
 """Fresh engine processes for the hfcb profiler: their first steps (the first-use costs
-of a cold start, graph_capture.csv's first and second rows), `--fresh-only` (re-measure
+of a cold start, graph_capture.csv's first and variant rows), `--fresh-only` (re-measure
 only those into an existing bundle) and `--check` (re-measure anchor shapes and report
 their drift against a committed bundle). GPU work; the pure part is in
 hfcb_capture_model.py and hfcb_profile_model.py.
@@ -94,7 +94,7 @@ def fresh_only(args) -> None:
     prov_path = os.path.join(args.out, "provenance.yaml")
     with open(prov_path) as f:
         prov = f.read()
-    note = (f"# graph_capture.csv first/second rows: fresh engine processes measured {when} on {gpu} "
+    note = (f"# graph_capture.csv first/variant rows: fresh engine processes measured {when} on {gpu} "
             f"(driver {driver}, {host_cpu()}) by profile_hfcb.py --fresh-only; other rows from this bundle's "
             f"calibration steps.\n")
     first_key = prov.index("\ngpu:") + 1
@@ -163,3 +163,38 @@ def check(args, engine_cls) -> None:
                 f"now {r['now_ms']:.2f} ms, drift {100 * r['drift']:+.1f}%")
 
 
+
+
+# An odd mask row stride for --unaligned-mask-only: larger than any key length of the
+# grid, and not a multiple of 8 bf16 elements, so no row of the mask is 16-byte aligned
+# but the first (what the engine's buffer gives when num_pages + max_batch_tokens is odd).
+UNALIGNED_MASK_STRIDE = 978688 + 8192 + 1
+
+
+def unaligned_mask_only(args) -> None:
+    """Measure the attention grid again with an unaligned mask row stride into an existing
+    bundle: attention_unaligned_mask.csv (attention.csv's layout). transformers 5.17's
+    varlen attention mask is a view of a [max_batch_tokens, num_pages + max_batch_tokens]
+    buffer; when that row length is not a multiple of 8 (num_blocks fixed and
+    max_batch_tokens inferred from free memory, e.g. 24 blocks: 6144 + 145379), cuDNN's
+    SDPA runs 38-45% slower per layer at the same shape (hfcb_mask_stride_probe.py)."""
+    from hfcb_bundle_writers import attention_rows
+    from hfcb_profile_bench import bench_attention
+
+    plan = dict(make_plan(args.quick), mask_stride=UNALIGNED_MASK_STRIDE)
+    model = build_model()
+    samples, kernels = bench_attention(model, plan)
+    header, rows = attention_rows(plan["attn_q"], plan["attn_kv"], samples)
+    write_csv(os.path.join(args.out, "attention_unaligned_mask.csv"), header, rows)
+    report_path = os.path.join(args.out, "hfcb_report.json")
+    with open(report_path) as f:
+        report = json.load(f)
+    gpu, driver = nvidia_smi()
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    report["unaligned_mask_attention"] = {"at": when, "gpu": gpu, "gpu_driver": driver, "host_cpu": host_cpu(),
+                                          "mask_row_stride": UNALIGNED_MASK_STRIDE, "sdpa_kernels": kernels,
+                                          "by": "profile_hfcb.py --unaligned-mask-only"}
+    with open(report_path, "w") as f:
+        json.dump(report, f, indent=1, default=str)
+        f.write("\n")
+    log(f"attention_unaligned_mask.csv written: {len(rows)} rows, mask row stride {UNALIGNED_MASK_STRIDE}")

@@ -50,7 +50,7 @@ from hfcb_profile_model import (
 )
 from hfcb_capture_model import CAPTURE_HEADER, capture_rows
 from hfcb_profile_bench import bench_attention, bench_ops, build_model, nvidia_smi
-from hfcb_profile_fresh import check, fresh_only, fresh_process_steps
+from hfcb_profile_fresh import check, fresh_only, fresh_process_steps, unaligned_mask_only
 from replay import host_cpu
 
 # ----- engine calibration
@@ -270,6 +270,9 @@ def parse_args(argv):
     p.add_argument("--check", metavar="BUNDLE", default=None,
                    help="re-measure the anchor shapes on this GPU and report the drift against BUNDLE's calibration "
                         "(nothing is written but --out/check.json)")
+    p.add_argument("--unaligned-mask-only", action="store_true",
+                   help="measure only the attention grid with an unaligned mask row stride into the bundle in --out "
+                        "(attention_unaligned_mask.csv)")
     p.add_argument("--fresh-only", action="store_true",
                    help="measure only fresh engine processes and rewrite the graph_capture.csv of the bundle in --out")
     args = p.parse_args(argv)
@@ -462,6 +465,9 @@ def main(argv=None) -> int:
             return 0
         if args.fresh_only:
             fresh_only(args)
+            return 0
+        if args.unaligned_mask_only:
+            unaligned_mask_only(args)
             return 0
         run(args)
     except ProfileError as e:

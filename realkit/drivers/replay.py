@@ -398,7 +398,7 @@ def run_driver(adapter: EngineAdapter, args, emitter: Emitter) -> int:
         return 143 if isinstance(e, Terminated) else 1
 
 
-STEP_FIELDS = ("items", "q_tokens", "kv_read", "q_pad", "kv_pad", "seqk_pad", "captured", "graphs")
+STEP_FIELDS = ("items", "q_tokens", "kv_read", "q_pad", "kv_pad", "seqk_pad", "captured", "graphs", "phases")
 
 
 def emit_steps(adapter: EngineAdapter, emitter: Emitter, rep: int, t0: float, warm_steps=()) -> None:

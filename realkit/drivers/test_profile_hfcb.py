@@ -233,14 +233,18 @@ class CaptureRowsTest(unittest.TestCase):
         steps = [step(1, 1, 1, 1, 16, 110.0), step(2, 1, 1, 1, 40, 130.0),
                  step(3, 1, 1, 1, 50, 999.0, capture=False), step(4, 5, 4, 260, 80, 150.0),
                  step(5, 1, 0, 500, 0, 180.0)]
+        # Process 1: Q 64 first; Q 64 again (same variant, not a row); Q 2048 (the other
+        # variant: a variant row); Q 128 (compiled already: not a row).
         fresh = [[step(0, 1, 0, 16, 0, 900.0), step(1, 2, 2, 2, 16, 20.0, capture=False),
-                  step(2, 2, 2, 2, 300, 120.0), step(3, 2, 2, 2, 600, 700.0)],
-                 [step(0, 1, 0, 16, 0, 400.0), step(1, 1, 1, 1, 16, 110.0)]]  # one request at a time
+                  step(2, 2, 2, 2, 300, 120.0), step(3, 1, 0, 2000, 0, 700.0), step(4, 1, 0, 100, 0, 90.0)],
+                 [step(0, 1, 0, 16, 0, 400.0), step(1, 1, 1, 1, 16, 110.0)]]  # one variant only
         rows = cap.capture_rows(steps, bundle, eng, fresh)
         got = [(r["kind"], r["q_pad"], round(r["capture_ms"], 6)) for r in rows]
-        self.assertEqual(got, [("first", 64, 400.0), ("first", 64, 900.0), ("second", 64, 700.0),
+        self.assertEqual(got, [("first", 64, 400.0), ("first", 64, 900.0), ("variant", 2048, 700.0),
                                ("decode", 64, 110.0), ("decode", 64, 130.0), ("prefill", 512, 180.0),
                                ("mixed", 320, 150.0)])
+        self.assertEqual([cap.kernel_variant(q) for q in (64, 128, 320, 2432, 6720, 8192)],
+                         ["q%128=64", "q%128=0", "q%128=64", "q%128=0", "q%128=64", "q%128=0"])
 
 
 class PlanTest(unittest.TestCase):
