@@ -122,12 +122,12 @@ func TestTraceRoundTrip(t *testing.T) {
 	reqs := []Request{
 		{ID: "r0000", ArrivalS: 0, PromptTokens: 7, OutputTokens: 64},
 		{ID: "r0001", ArrivalS: tenth + fifth, PromptTokens: 12000, OutputTokens: 1}, // needs 17 digits
-		{ID: "x/y:z-1.2_3", ArrivalS: 1e21, PromptTokens: MaxTokens, OutputTokens: 3},
+		{ID: "x/y:z-1.2_3", ArrivalS: 999999.5, PromptTokens: MaxTokens, OutputTokens: 3},
 	}
 	var csvBuf, jsonBuf bytes.Buffer
 	require.NoError(t, WriteTraceCSV(&csvBuf, reqs))
 	require.NoError(t, WriteTraceJSONL(&jsonBuf, reqs))
-	assert.Equal(t, "arrived_at,num_prefill_tokens,num_decode_tokens,id\n0,7,64,r0000\n0.30000000000000004,12000,1,r0001\n1e+21,10000000,3,x/y:z-1.2_3\n", csvBuf.String())
+	assert.Equal(t, "arrived_at,num_prefill_tokens,num_decode_tokens,id\n0,7,64,r0000\n0.30000000000000004,12000,1,r0001\n999999.5,10000000,3,x/y:z-1.2_3\n", csvBuf.String())
 	assert.Equal(t, `{"id":"r0000","arrival_s":0,"prompt_tokens":7,"output_tokens":64}`+"\n", strings.SplitAfter(jsonBuf.String(), "\n")[0])
 
 	fromCSV, err := ParseTraceCSV(&csvBuf, "t.csv")
