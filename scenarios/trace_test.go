@@ -53,6 +53,8 @@ func TestParseTraceCSVErrors(t *testing.T) {
 		{"NaN time", header + "NaN,1,1\n", "t.csv: line 2, column arrived_at: must be a finite time ≥ 0, got NaN"},
 		{"infinite time", header + "+Inf,1,1\n", "t.csv: line 2, column arrived_at: must be a finite time ≥ 0, got +Inf"},
 		{"negative time", header + "-1,1,1\n", "t.csv: line 2, column arrived_at: must be a finite time ≥ 0, got -1"},
+		{"absurd time", header + "0,1,1\n1e20,1,1\n", "t.csv: line 3, column arrived_at: 1e+20 s is beyond the arrival horizon of 1e+06 s (11.6 days"},
+		{"far time", header + "1e12,1,1\n", "t.csv: line 2, column arrived_at: 1e+12 s is beyond the arrival horizon"},
 		{"zero prompt", header + "0,0,1\n", "t.csv: line 2, column num_prefill_tokens: must be in [1, 10000000], got 0"},
 		{"negative output", header + "0,1,-4\n", "t.csv: line 2, column num_decode_tokens: must be in [1, 10000000], got -4"},
 		{"unsorted", header + "1,1,1\n0.5,1,1\n", "t.csv: line 3, column arrived_at: 0.5 is before the previous arrival 1: arrivals must be sorted"},
