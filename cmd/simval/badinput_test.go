@@ -49,9 +49,13 @@ func TestBadInputsAreRefusedWithWhereAndWhy(t *testing.T) {
 		{"out of grid", func() []string {
 			return []string{"sim", "--target", "fixture-sarathi-qwen3-0.6b", "--trace", trace("0,30000,100\n")}
 		}, []string{"batch of 1 requests (r0000, request 1 of the workload, 512 tokens)", "outside the profiled grid", "rerun with --extrapolate"}},
-		{"zero replicas", func() []string { return []string{"sim", "--target", h200, "--scenario", "batched-burst", "--replicas", "0"} },
+		{"zero replicas", func() []string {
+			return []string{"sim", "--target", h200, "--scenario", "batched-burst", "--replicas", "0"}
+		},
 			[]string{"--replicas 0: want at least 1"}},
-		{"negative replicas", func() []string { return []string{"sim", "--target", h200, "--scenario", "batched-burst", "--replicas", "-2"} },
+		{"negative replicas", func() []string {
+			return []string{"sim", "--target", h200, "--scenario", "batched-burst", "--replicas", "-2"}
+		},
 			[]string{"--replicas -2: want at least 1"}},
 		{"validate: unknown target", func() []string { return []string{"validate", "--target", "nope"} },
 			[]string{`unknown target "nope" (known: fixture-sarathi-qwen3-0.6b, h200-hfcb-qwen3-0.6b)`}},
