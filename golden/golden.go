@@ -34,8 +34,12 @@ func guard(t testing.TB) {
 }
 
 func newGoldie(t testing.TB, sub string) *goldie.Goldie {
+	return newGoldieAt(t, filepath.Join(Dir, sub))
+}
+
+func newGoldieAt(t testing.TB, dir string) *goldie.Goldie {
 	return goldie.New(t,
-		goldie.WithFixtureDir(filepath.Join(Dir, sub)),
+		goldie.WithFixtureDir(dir),
 		goldie.WithNameSuffix(""),
 		goldie.WithDiffEngine(goldie.ClassicDiff),
 	)
@@ -52,6 +56,18 @@ func AssertJSON(t testing.TB, sub, name string, v any) {
 		t.Fatalf("golden %s/%s: %v", sub, name, err)
 	}
 	newGoldie(t, sub).Assert(t, name, data)
+}
+
+// AssertJSONAt is AssertJSON with the golden in dir/name, for goldens kept outside
+// the package (a user catalog folder's).
+func AssertJSONAt(t testing.TB, dir, name string, v any) {
+	t.Helper()
+	guard(t)
+	data, err := Canonical(v)
+	if err != nil {
+		t.Fatalf("golden %s: %v", filepath.Join(dir, name), err)
+	}
+	newGoldieAt(t, dir).Assert(t, name, data)
 }
 
 // AssertText compares raw bytes (a Markdown report, say) with a golden file.

@@ -14,6 +14,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/simval/simval/scenarios"
@@ -112,7 +113,7 @@ func (c *OpenAIClient) Replay(ctx context.Context, reqs []scenarios.Request) (*R
 	var errs []error
 	for i, res := range results {
 		if res.err != nil {
-			errs = append(errs, fmt.Errorf("request %q: %w", reqs[i].ID, res.err))
+			errs = append(errs, &requestError{id: reqs[i].ID, err: res.err})
 			continue
 		}
 		if res.warning != "" {
@@ -126,10 +127,54 @@ func (c *OpenAIClient) Replay(ctx context.Context, reqs []scenarios.Request) (*R
 		T0Unix: float64(t0.UnixNano()) / 1e9, DurationS: time.Since(t0).Seconds()}
 	run.Repetitions = []Repetition{rep}
 	if len(errs) > 0 {
-		return run, fmt.Errorf("realkit: openai client: %d of %d requests failed: %w", len(errs), len(reqs),
-			errors.Join(errs...))
+		hint := ""
+		if errors.Is(errs[0], syscall.ECONNREFUSED) {
+			hint = fmt.Sprintf(" (nothing listens at %s: is the server up, and is --base-url right?)", c.url())
+		}
+		return run, fmt.Errorf("realkit: openai client: %d of %d requests failed%s: %w", len(errs), len(reqs), hint,
+			groupRequestErrors(errs))
 	}
 	return run, nil
+}
+
+// requestError is one request's failure.
+type requestError struct {
+	id  string
+	err error
+}
+
+func (e *requestError) Error() string { return fmt.Sprintf("request %q: %v", e.id, e.err) }
+
+func (e *requestError) Unwrap() error { return e.err }
+
+// groupRequestErrors joins request errors, one line per distinct cause with the ids
+// it struck (a refused connection is one line, not one per request).
+func groupRequestErrors(errs []error) error {
+	var order []string
+	ids := map[string][]string{}
+	causes := map[string]error{}
+	for _, e := range errs {
+		re := e.(*requestError)
+		msg := re.err.Error()
+		if _, ok := ids[msg]; !ok {
+			order = append(order, msg)
+			causes[msg] = re.err
+		}
+		ids[msg] = append(ids[msg], re.id)
+	}
+	out := make([]error, 0, len(order))
+	for _, msg := range order {
+		list := ids[msg]
+		if len(list) == 1 {
+			out = append(out, &requestError{id: list[0], err: causes[msg]})
+			continue
+		}
+		if len(list) > 5 {
+			list = append(list[:4:4], fmt.Sprintf("… %d more", len(list)-4))
+		}
+		out = append(out, fmt.Errorf("%w (requests %s)", causes[msg], strings.Join(list, ", ")))
+	}
+	return errors.Join(out...)
 }
 
 func (c *OpenAIClient) url() string {

@@ -53,6 +53,10 @@ type RunOptions struct {
 	// Progress, if set, is called for each accepted ready, meta, request and summary
 	// line, from the goroutine that reads the driver's stdout.
 	Progress func(Event)
+
+	// afterFunc starts the ready timer: it calls f after d unless the returned stop is
+	// called first (time.AfterFunc when nil; tests fire it on an event instead).
+	afterFunc func(d time.Duration, f func()) (stop func() bool)
 }
 
 // Run is what one driver process (or one OpenAI client replay) recorded.
@@ -101,10 +105,17 @@ type DriverError struct {
 	// DriverMessage is the driver's fatal error line, if it wrote one.
 	DriverMessage string
 	StderrTail    string
-	Err           error
+	// Usage is the driver's complaint about its arguments (argparse's "error:" line)
+	// when it refused them before starting; "" otherwise.
+	Usage string
+	Err   error
 }
 
 func (e *DriverError) Error() string {
+	if e.Usage != "" {
+		return fmt.Sprintf("realkit: the %s driver refused its arguments: %s (%v; its flags: python3 drivers/%s_driver.py --help)",
+			e.Engine, e.Usage, e.Err, e.Engine)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "realkit: %s driver stopped %s after %d of %d requests finished: %v", e.Engine, e.Stage,
 		e.Finished, e.Total, e.Err)

@@ -67,13 +67,19 @@ func RunDriver(ctx context.Context, spec DriverSpec, reqs []scenarios.Request, o
 	cmd := newDriverCmd(ctx, dir, argv, spec.Env, opts.KillGrace)
 	cmd.Stdout = lines
 	cmd.Stderr = stderr
+	var live *usageHold
 	if opts.Stderr != nil {
-		cmd.Stderr = io.MultiWriter(stderr, opts.Stderr)
+		live = &usageHold{w: opts.Stderr}
+		cmd.Stderr = io.MultiWriter(stderr, live)
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("realkit: starting the %s driver: %w", spec.Engine, err)
 	}
-	readyTimer := time.AfterFunc(opts.ReadyTimeout, func() {
+	afterFunc := opts.afterFunc
+	if afterFunc == nil {
+		afterFunc = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
+	}
+	stopReadyTimer := afterFunc(opts.ReadyTimeout, func() {
 		select {
 		case <-readyCh:
 		default:
@@ -81,8 +87,15 @@ func RunDriver(ctx context.Context, spec DriverSpec, reqs []scenarios.Request, o
 		}
 	})
 	waitErr := cmd.Wait()
-	readyTimer.Stop()
+	stopReadyTimer()
 	killGroup(cmd)
+	usage := ""
+	if waitErr != nil && sess.lineNo == 0 {
+		usage = usageError(stderr.String())
+	}
+	if live != nil {
+		live.release(usage != "")
+	}
 
 	run := sess.finish()
 	run.Command = commandString(argv)
@@ -105,7 +118,7 @@ func RunDriver(ctx context.Context, spec DriverSpec, reqs []scenarios.Request, o
 	return run, &DriverError{
 		Engine: spec.Engine, Stage: sess.stage(), Finished: sess.finishedTotal(),
 		Total: len(reqs) * opts.Repetitions, LastLineNo: sess.lineNo, LastLine: sess.lastLine,
-		DriverMessage: sess.fatal, StderrTail: stderr.String(), Err: cause,
+		DriverMessage: sess.fatal, StderrTail: stderr.String(), Usage: usage, Err: cause,
 	}
 }
 
@@ -157,7 +170,8 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 }
 
 // CheckRequests rejects workloads no driver can replay: empty, repeated or empty
-// ids, arrivals that are negative or not finite, token counts below 1.
+// ids, arrivals that are negative, not finite or beyond scenarios.MaxArrivalS, token
+// counts below 1.
 func CheckRequests(reqs []scenarios.Request) error {
 	if len(reqs) == 0 {
 		return errors.New("realkit: no requests")
@@ -169,8 +183,9 @@ func CheckRequests(reqs []scenarios.Request) error {
 			return fmt.Errorf("realkit: request %d: empty id", i)
 		case seen[r.ID]:
 			return fmt.Errorf("realkit: request %d: id %q repeats", i, r.ID)
-		case math.IsNaN(r.ArrivalS) || math.IsInf(r.ArrivalS, 0) || r.ArrivalS < 0:
-			return fmt.Errorf("realkit: request %q: arrival_s %v must be finite and >= 0", r.ID, r.ArrivalS)
+		case math.IsNaN(r.ArrivalS) || math.IsInf(r.ArrivalS, 0) || r.ArrivalS < 0 || r.ArrivalS > scenarios.MaxArrivalS:
+			return fmt.Errorf("realkit: request %q: arrival_s %v must be finite and in [0, %v] s", r.ID, r.ArrivalS,
+				float64(scenarios.MaxArrivalS))
 		case r.PromptTokens < 1 || r.OutputTokens < 1:
 			return fmt.Errorf("realkit: request %q: prompt_tokens %d and output_tokens %d must be >= 1", r.ID,
 				r.PromptTokens, r.OutputTokens)

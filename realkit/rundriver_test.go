@@ -136,32 +136,56 @@ func TestRunDriverReportsARequestWithTheWrongTokenCount(t *testing.T) {
 	assert.Contains(t, run.Warnings[0], "request r2: engine reported 4 token times for 5 output tokens")
 }
 
+// The ready timeout fires on an event, not a clock: the test's timer goes off when
+// the driver says on stderr that it is loading (its SIGTERM handler is in place by
+// then), so the driver is always stopped mid-load and always says so, however
+// loaded the machine.
 func TestRunDriverTimesOutBeforeReady(t *testing.T) {
 	requirePython(t)
-	var stderr lockedBuffer
-	run, err := RunDriver(t.Context(), fakeSpec("--load-s", "30"), fourRequests(0.01),
-		RunOptions{ReadyTimeout: 300 * time.Millisecond, KillGrace: 2 * time.Second, Stderr: &stderr})
+	stderr := &lockedBuffer{}
+	loading := make(chan struct{})
+	stderr.onWrite = func(all string) {
+		if strings.Contains(all, "fake engine: loading") {
+			stderr.onWrite = nil
+			close(loading)
+		}
+	}
+	fireOnLoading := func(_ time.Duration, fire func()) func() bool {
+		stopped := make(chan struct{})
+		go func() {
+			select {
+			case <-loading:
+				fire()
+			case <-stopped:
+			}
+		}()
+		return func() bool { close(stopped); return true }
+	}
+	run, err := RunDriver(t.Context(), fakeSpec("--load-s", "600"), fourRequests(0.01),
+		RunOptions{ReadyTimeout: time.Hour, KillGrace: time.Minute, Stderr: stderr, afterFunc: fireOnLoading})
 	require.ErrorIs(t, err, ErrNotReady)
 	assert.Empty(t, run.Repetitions)
-	assert.Contains(t, err.Error(), "stopped while loading or warming up after 0 of 4 requests finished")
-	// On a loaded machine the timeout can fire before the interpreter got to loading
-	// (and to its SIGTERM handler); the driver can only say why it stopped if it did.
-	// Which of the two happened is read from its stderr, not from a clock.
-	if strings.Contains(stderr.String(), "fake engine: loading") {
-		assert.Contains(t, err.Error(), "driver said: loading the engine: Terminated: terminated by signal 15")
-	}
+	assert.Contains(t, err.Error(), "stopped while loading or warming up after 0 of 4 requests finished: "+
+		"driver not ready in time: no ready line within 1h0m0s")
+	assert.Contains(t, err.Error(), "driver said: loading the engine: Terminated: terminated by signal 15")
 }
 
 // lockedBuffer is a bytes.Buffer safe for the driver's stderr copier and the test.
 type lockedBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
+	// onWrite, if set, sees everything written so far after each write (under the lock).
+	onWrite func(all string)
 }
 
 func (b *lockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.buf.Write(p)
+	n, err := b.buf.Write(p)
+	if b.onWrite != nil {
+		b.onWrite(b.buf.String())
+	}
+	return n, err
 }
 
 func (b *lockedBuffer) String() string {
@@ -297,4 +321,44 @@ func TestRunFreshProcessesMergesOneProcessPerRepetition(t *testing.T) {
 		assert.NotEmpty(t, rep.Steps)
 	}
 	assert.Contains(t, run.Command, "--repetitions 1")
+}
+
+// A driver that refuses its arguments (argparse) fails with its one complaint, which
+// engine it was and where its flags are listed; its usage block is neither copied
+// live nor repeated as a stderr tail.
+func TestRunDriverReportsRefusedArgumentsInOneLine(t *testing.T) {
+	requirePython(t)
+	var live lockedBuffer
+	_, err := RunDriver(t.Context(), DriverSpec{Engine: "sarathi"}, fourRequests(0.01), RunOptions{Stderr: &live, KillGrace: time.Second})
+	var de *DriverError
+	require.ErrorAs(t, err, &de)
+	assert.Equal(t, "the following arguments are required: --model", de.Usage)
+	assert.EqualError(t, err, "realkit: the sarathi driver refused its arguments: the following arguments are required: "+
+		"--model (exit status 2; its flags: python3 drivers/sarathi_driver.py --help)")
+	assert.Empty(t, live.String(), "the usage block is held back")
+
+	// Any other stderr still goes through live.
+	var other lockedBuffer
+	_, err = RunDriver(t.Context(), fakeSpec("--crash-after", "0", "--crash-mode", "exit"), fourRequests(0.01),
+		RunOptions{Stderr: &other, Warmup: "none", KillGrace: time.Second})
+	require.Error(t, err)
+	assert.Contains(t, other.String(), "fake engine: loading")
+}
+
+func TestUsageHoldPassesOtherStderrThrough(t *testing.T) {
+	var out bytes.Buffer
+	h := &usageHold{w: &out}
+	_, _ = h.Write([]byte("us"))
+	assert.Empty(t, out.String(), "too short to tell")
+	_, _ = h.Write([]byte("ing the GPU\n"))
+	assert.Equal(t, "using the GPU\n", out.String())
+
+	out.Reset()
+	h = &usageHold{w: &out}
+	_, _ = h.Write([]byte("usage: x.py [-h]\nx.py: error: bad\n"))
+	assert.Empty(t, out.String())
+	h.release(false)
+	assert.Equal(t, "usage: x.py [-h]\nx.py: error: bad\n", out.String(), "released when the error does not report it")
+	assert.Equal(t, "bad", usageError(out.String()))
+	assert.Empty(t, usageError("Traceback ...\nValueError: error: no\n"))
 }

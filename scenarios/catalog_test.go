@@ -16,7 +16,7 @@ import (
 const maxContextTokens = 16384
 
 func TestCatalogLoads(t *testing.T) {
-	all, err := Catalog()
+	all, err := Embedded()
 	require.NoError(t, err)
 	names := make([]string, len(all))
 	for i, s := range all {

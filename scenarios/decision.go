@@ -1,15 +1,17 @@
 package scenarios
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
+	"maps"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/simval/simval/internal/strictyaml"
 )
 
 // Decision is a pair or a sweep of recorded real runs of one scenario on one target
@@ -44,35 +46,74 @@ type DecisionPoint struct {
 	Run string `yaml:"run"`
 }
 
-// Decisions parses the embedded decision specs (catalog/decisions/*.yaml), sorted by
-// name, strictly: unknown fields and missing values are errors naming the file.
+// Decisions parses the decision specs of the embedded catalog
+// (catalog/decisions/*.yaml) and of each user catalog folder
+// (DIR/scenarios/decisions/*.yaml), sorted by name, strictly: unknown fields and
+// missing values are errors naming the file, line and field. Like Catalog, it returns
+// every decision that parsed and, beside it, every broken file's error, each a
+// *DecisionFileError saying which scenario and target the file names where a lenient
+// read can tell (so that a caller judging other scenarios may pass it by).
 func Decisions() ([]*Decision, error) {
-	out, err := parseCatalog("catalog/decisions/*.yaml", ParseDecision)
-	slices.SortFunc(out, func(a, b *Decision) int { return strings.Compare(a.Name, b.Name) })
-	return out, err
+	srcs, err := sources("decisions")
+	errs := []error{err}
+	byName, lerrs := listing(srcs)
+	errs = append(errs, lerrs...)
+	var out []*Decision
+	for _, name := range slices.Sorted(maps.Keys(byName)) {
+		f := byName[name]
+		data, err := f.src.read(f.base)
+		if err == nil {
+			var d *Decision
+			if d, err = ParseDecision(f.file(), data); err == nil {
+				out = append(out, d)
+				continue
+			}
+		}
+		fe := &DecisionFileError{File: f.file(), Err: err}
+		var names struct{ Scenario, Target string }
+		if yaml.Unmarshal(data, &names) == nil {
+			fe.Scenario, fe.Target = names.Scenario, names.Target
+		}
+		errs = append(errs, fe)
+	}
+	return out, errors.Join(errs...)
 }
+
+// DecisionFileError is a decision spec that could not be used. Scenario and Target
+// are what the file names, where a lenient read found them ("" otherwise).
+type DecisionFileError struct {
+	File             string
+	Scenario, Target string
+	Err              error
+}
+
+func (e *DecisionFileError) Error() string { return e.Err.Error() }
+
+func (e *DecisionFileError) Unwrap() error { return e.Err }
 
 // ParseDecision reads one decision spec strictly.
 func ParseDecision(file string, data []byte) (*Decision, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
 	d := &Decision{Source: file}
-	if err := dec.Decode(d); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	if err := dec.Decode(new(yaml.Node)); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: more than one YAML document", file)
+	doc, err := strictyaml.Decode(file, data, d)
+	if err != nil {
+		return nil, err
 	}
 	bad := func(field, format string, args ...any) error {
-		return &SpecError{File: file, Field: field, Msg: fmt.Sprintf(format, args...)}
+		at := []string{field}
+		if i := strings.Index(field, "["); i > 0 {
+			at = []string{field[:i], field[i:]}
+		}
+		return &SpecError{File: file, Line: strictyaml.Line(doc, at), Field: field, Msg: fmt.Sprintf(format, args...)}
 	}
 	switch {
 	case !namePattern.MatchString(d.Name):
 		return nil, bad("name", "%q must be lower case letters, digits, '.', '_' or '-'", d.Name)
 	case strings.TrimSpace(d.Description) == "":
 		return nil, bad("description", "required: say what the decision is")
-	case d.Scenario == "" || d.Target == "":
-		return nil, bad("scenario", "scenario and target are required")
+	case d.Scenario == "":
+		return nil, bad("scenario", "required: the scenario the runs replayed")
+	case d.Target == "":
+		return nil, bad("target", "required: the target the runs were recorded on")
 	case d.Setting == "":
 		return nil, bad("setting", "required")
 	case len(d.Points) < 2:
@@ -80,7 +121,7 @@ func ParseDecision(file string, data []byte) (*Decision, error) {
 	case !(d.Bound > 0 && d.Bound < 10):
 		return nil, bad("bound", "%v, want a positive fraction (0.2 = 20%%)", d.Bound)
 	}
-	if stem := strings.TrimSuffix(path.Base(file), ".yaml"); d.Name != stem {
+	if stem := strings.TrimSuffix(path.Base(filepath.ToSlash(file)), ".yaml"); d.Name != stem {
 		return nil, bad("name", "%q must match the file name %q", d.Name, stem)
 	}
 	for i, p := range d.Points {

@@ -1,5 +1,6 @@
 // Package scenarios owns what a validation run is asked to do: scenario specs (strict
-// YAML whose errors name the file, line and field), the embedded catalog of scenarios,
+// YAML whose errors name the file, line and dotted field), the embedded catalog of
+// scenarios joined by those of a user's catalog folders (package catalogdirs),
 // the deterministic workload generators that turn a spec into []Request, and trace
 // files (Vidur's CSV `arrived_at,num_prefill_tokens,num_decode_tokens` and JSON lines).
 //

@@ -198,7 +198,8 @@ func TestRequestsRefusesOverflowingArrivals(t *testing.T) {
 	require.NoError(t, s.Validate())
 	_, err := s.Requests("")
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "generated workload is not usable: request 2")
+	assert.Contains(t, err.Error(), `generated workload is not usable: request 1 (id "r0001"): arrival_s: `+
+		"1.7976931348623157e+308 s is beyond the arrival horizon of 1e+06 s")
 }
 
 func gapsOf(reqs []Request) []float64 {

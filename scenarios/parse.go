@@ -1,41 +1,19 @@
 package scenarios
 
 import (
-	"bytes"
 	"errors"
-	"io"
 	"io/fs"
 	"os"
-	"regexp"
-	"strconv"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/simval/simval/internal/strictyaml"
 )
 
-// SpecError is one problem with a scenario spec. Line is 0 when unknown (a Scenario
-// built in Go, or a field whose position could not be found).
-type SpecError struct {
-	File  string
-	Line  int
-	Field string // dotted path, e.g. "workload.arrivals.spacing_s"; "" for syntax errors
-	Msg   string
-}
-
-func (e *SpecError) Error() string {
-	var b strings.Builder
-	if e.File != "" {
-		b.WriteString(e.File + ": ")
-	}
-	if e.Line > 0 {
-		b.WriteString("line " + strconv.Itoa(e.Line) + ": ")
-	}
-	if e.Field != "" {
-		b.WriteString("field " + e.Field + ": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
+// SpecError is one problem with a scenario spec: file, line (0 when unknown: a
+// Scenario built in Go, or a field whose position could not be found), dotted field
+// path (e.g. "workload.arrivals.spacing_s"; "" for syntax errors) and message.
+type SpecError = strictyaml.Error
 
 // Load reads and validates the scenario spec at path. Trace paths in it are relative
 // to path's directory.
@@ -53,30 +31,19 @@ func Parse(name string, data []byte) (*Scenario, error) {
 	return parse(name, data, nil)
 }
 
-// parse decodes strictly (unknown fields, duplicate keys, type mismatches and
-// trailing documents are errors), then validates values, mapping each bad field back
-// to its line in the document.
+// parse decodes strictly (unknown fields, repeated keys, values of the wrong kind and
+// trailing documents are errors naming line and dotted field), then validates values,
+// mapping each bad field back to its line in the document.
 func parse(name string, data []byte, fsys fs.FS) (*Scenario, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlError(name, err)
-	}
-	if root.Kind == 0 || len(root.Content) == 0 {
-		return nil, &SpecError{File: name, Msg: "empty scenario spec"}
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
 	s := &Scenario{source: name, fsys: fsys}
-	if err := dec.Decode(s); err != nil {
-		return nil, yamlError(name, err)
+	doc, err := strictyaml.Decode(name, data, s)
+	if err != nil {
+		return nil, err
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, &SpecError{File: name, Line: extra.Line, Msg: "more than one YAML document; a spec file holds one scenario"}
-	}
+	s.doc = doc
 	s.cacheTraces()
 	if errs := s.check(); len(errs) > 0 {
-		return nil, locate(name, root.Content[0], errs)
+		return nil, locate(name, doc, errs)
 	}
 	return s, nil
 }
@@ -85,7 +52,7 @@ func parse(name string, data []byte, fsys fs.FS) (*Scenario, error) {
 // trace files, if any, can be read and are valid.
 func (s *Scenario) Validate() error {
 	if errs := s.check(); len(errs) > 0 {
-		return locate(s.source, nil, errs)
+		return locate(s.source, s.doc, errs)
 	}
 	return nil
 }
@@ -96,16 +63,7 @@ type fieldError struct {
 	msg  string
 }
 
-func (e fieldError) field() string {
-	var b strings.Builder
-	for i, p := range e.path {
-		if i > 0 && !strings.HasPrefix(p, "[") {
-			b.WriteByte('.')
-		}
-		b.WriteString(p)
-	}
-	return b.String()
-}
+func (e fieldError) field() string { return strictyaml.Path(e.path) }
 
 // locate turns field errors into SpecErrors with the line of the field, or of its
 // nearest ancestor present in the document (a missing required field points at the
@@ -113,64 +71,7 @@ func (e fieldError) field() string {
 func locate(file string, doc *yaml.Node, errs []fieldError) error {
 	out := make([]error, 0, len(errs))
 	for _, fe := range errs {
-		out = append(out, &SpecError{File: file, Line: lineOf(doc, fe.path), Field: fe.field(), Msg: fe.msg})
-	}
-	return errors.Join(out...)
-}
-
-func lineOf(n *yaml.Node, path []string) int {
-	if n == nil {
-		return 0
-	}
-	line := n.Line
-	for _, p := range path {
-		key, value := child(n, p)
-		if value == nil {
-			break
-		}
-		n, line = value, key.Line
-	}
-	return line
-}
-
-// child finds key p in a mapping node, or index "[i]" in a sequence node. It returns
-// the node that names the step (the key, or the element itself) and the value.
-func child(n *yaml.Node, p string) (key, value *yaml.Node) {
-	switch n.Kind {
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == p {
-				return n.Content[i], n.Content[i+1]
-			}
-		}
-	case yaml.SequenceNode:
-		if idx, ok := strings.CutPrefix(p, "["); ok {
-			if i, err := strconv.Atoi(strings.TrimSuffix(idx, "]")); err == nil && i >= 0 && i < len(n.Content) {
-				return n.Content[i], n.Content[i]
-			}
-		}
-	}
-	return nil, nil
-}
-
-var yamlLine = regexp.MustCompile(`^line (\d+): (.*)$`)
-
-// yamlError rewrites yaml/v3's errors ("yaml: line 3: …", or a TypeError listing
-// "line 4: field typo not found in type …") as one SpecError per problem.
-func yamlError(file string, err error) error {
-	var te *yaml.TypeError
-	msgs := []string{strings.TrimPrefix(err.Error(), "yaml: ")}
-	if errors.As(err, &te) {
-		msgs = te.Errors
-	}
-	out := make([]error, 0, len(msgs))
-	for _, m := range msgs {
-		se := &SpecError{File: file, Msg: m}
-		if g := yamlLine.FindStringSubmatch(m); g != nil {
-			se.Line, _ = strconv.Atoi(g[1])
-			se.Msg = g[2]
-		}
-		out = append(out, se)
+		out = append(out, &SpecError{File: file, Line: strictyaml.Line(doc, fe.path), Field: fe.field(), Msg: fe.msg})
 	}
 	return errors.Join(out...)
 }

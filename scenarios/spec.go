@@ -3,6 +3,8 @@ package scenarios
 import (
 	"io/fs"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/simval/simval/validation"
 )
 
@@ -50,6 +52,12 @@ const (
 const (
 	MaxRequests = 1_000_000
 	MaxTokens   = 10_000_000
+	// MaxArrivalS is the arrival-time horizon, 10⁶ s (11.6 days): times are float64
+	// seconds, whose spacing at 10⁶ s is 1.2·10⁻¹⁰ s, so token times of millisecond steps
+	// keep sub-nanosecond resolution. At 10¹² s the spacing is 0.12 ms, the size of the
+	// latencies judged, and at 10²⁰ s it is 4.5 hours: every latency rounds to 0. No
+	// trace a simulator is validated on spans days; a longer one is refused, not rounded.
+	MaxArrivalS = 1e6
 )
 
 // Scenario is one workload plus its regime and any loosened accuracy bounds. Build one
@@ -83,6 +91,10 @@ type Scenario struct {
 	fsys   fs.FS
 	// traces caches trace files read while validating, by trace path as written.
 	traces map[string][]Request
+	// doc is the parsed document (nil when built in Go), for the lines of errors.
+	doc *yaml.Node
+	// userDir is the user catalog folder the spec came from ("" otherwise).
+	userDir string
 }
 
 // Workload is either generated (count, arrivals, prompt_tokens, output_tokens) or

@@ -32,7 +32,8 @@ func TestParseAcceptsValidSpec(t *testing.T) {
 	assert.False(t, s.QueueFree())
 }
 
-// Decoding errors come from yaml/v3 (strict) and are rewritten to name the file.
+// Decoding errors name the file, line and dotted field in the spec's own words: no Go
+// type names (scenarios.Arrivals, uint64) and yaml's key lists.
 func TestParseRejectsMalformedYAML(t *testing.T) {
 	tests := []struct {
 		name string
@@ -40,22 +41,30 @@ func TestParseRejectsMalformedYAML(t *testing.T) {
 		want []string
 	}{
 		{"unknown top-level field", specWith(okWorkload) + "typo: 1\n",
-			[]string{"t.yaml: line 10: field typo not found in type scenarios.Scenario"}},
+			[]string{"t.yaml: line 10: field typo: unknown field; the known fields here are name, regime, description, seed, workload, targets, engine_state, bounds"}},
 		{"unknown nested field", specWith("  count: 4\n  arrivals: {kind: constant, spacing: 1}\n"),
-			[]string{"t.yaml: line 7: field spacing not found in type scenarios.Arrivals"}},
+			[]string{"t.yaml: line 7: field workload.arrivals.spacing: unknown field; the known fields here are kind, times_s, start_s, spacing_s, at_s, size, rate_per_s, cv"}},
 		{"wrong type", specWith("  count: many\n"),
-			[]string{"t.yaml: line 6: cannot unmarshal !!str `many` into int"}},
+			[]string{`t.yaml: line 6: field workload.count: got "many", want an integer`}},
 		{"negative seed", strings.Replace(specWith(okWorkload), "seed: 1", "seed: -1", 1),
-			[]string{"t.yaml: line 4: cannot unmarshal !!int `-1` into uint64"}},
+			[]string{"t.yaml: line 4: field seed: got the integer -1, want a non-negative integer"}},
 		{"two errors at once", specWith("  count: many\n  tpyo: 1\n"),
-			[]string{"t.yaml: line 6: cannot unmarshal", "t.yaml: line 7: field tpyo not found"}},
+			[]string{"t.yaml: line 6: field workload.count: got", "t.yaml: line 7: field workload.tpyo: unknown field"}},
 		{"duplicate key", "name: a\nname: b\n",
-			[]string{`t.yaml: line 2: mapping key "name" already defined at line 1`}},
+			[]string{"t.yaml: line 2: field name: repeated key (first at line 1)"}},
 		{"syntax error", "name: [a\nregime: b\n", []string{"t.yaml: line "}},
 		{"two documents", specWith(okWorkload) + "---\nname: u\n",
 			[]string{"t.yaml: line 10: more than one YAML document"}},
-		{"empty file", "", []string{"t.yaml: empty scenario spec"}},
-		{"comment only", "# nothing\n", []string{"t.yaml: empty scenario spec"}},
+		{"mapping given a number", specWith("  count: 4\n  arrivals: 5\n"),
+			[]string{"t.yaml: line 7: field workload.arrivals: got the integer 5, want a mapping with keys kind, times_s, start_s, spacing_s, at_s, size, rate_per_s, cv"}},
+		{"list given a string", specWith("  arrivals: {kind: explicit, times_s: soon}\n"),
+			[]string{`t.yaml: line 6: field workload.arrivals.times_s: got "soon", want a list`}},
+		{"number given a list", specWith("  arrivals: {kind: poisson, rate_per_s: [1, 2]}\n"),
+			[]string{"t.yaml: line 6: field workload.arrivals.rate_per_s: got a list, want a number"}},
+		{"bad bound field", specWith(okWorkload) + "bounds:\n  - {metric: ttft, stat: p99, maximum: 0.2}\n",
+			[]string{"t.yaml: line 11: field bounds[0].maximum: unknown field; the known fields here are metric, stat, max, reason, gate"}},
+		{"empty file", "", []string{"t.yaml: empty file"}},
+		{"comment only", "# nothing\n", []string{"t.yaml: empty file"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,6 +118,12 @@ func TestParseRejectsBadValues(t *testing.T) {
 			"t.yaml: line 8: field workload.arrivals.times_s[2]: 1 is before the previous time 2: times must be non-decreasing"},
 		{"count and times disagree", specWith("  count: 3\n  arrivals: {kind: explicit, times_s: [0, 1]}\n  prompt_tokens: {kind: fixed, value: 8}\n  output_tokens: {kind: fixed, value: 8}\n"),
 			"t.yaml: line 6: field workload.count: 3 requests but arrivals.times_s has 2 times"},
+		{"absurd explicit time", specWith("  arrivals: {kind: explicit, times_s: [0, 1e12]}\n  prompt_tokens: {kind: fixed, value: 8}\n  output_tokens: {kind: fixed, value: 8}\n"),
+			"t.yaml: line 6: field workload.arrivals.times_s[1]: 1e+12 s is beyond the arrival horizon of 1e+06 s"},
+		{"absurd start", strings.Replace(specWith(okWorkload), "spacing_s: 1", "spacing_s: 1, start_s: 1e20", 1),
+			"t.yaml: line 7: field workload.arrivals.start_s: 1e+20 s is beyond the arrival horizon of 1e+06 s"},
+		{"NaN time", specWith("  arrivals: {kind: explicit, times_s: [0, .nan]}\n  prompt_tokens: {kind: fixed, value: 8}\n  output_tokens: {kind: fixed, value: 8}\n"),
+			"t.yaml: line 6: field workload.arrivals.times_s[1]: must be a finite time ≥ 0, got NaN"},
 		{"negative start", strings.Replace(specWith(okWorkload), "spacing_s: 1", "spacing_s: 1, start_s: -2", 1),
 			"field workload.arrivals.start_s: must be a finite number ≥ 0, got -2"},
 		{"zero poisson rate", strings.Replace(specWith(okWorkload), "kind: constant, spacing_s: 1", "kind: poisson", 1),

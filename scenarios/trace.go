@@ -58,7 +58,8 @@ func parseTrace(r io.Reader, name string) ([]Request, error) {
 }
 
 // ValidateRequests checks a workload as the trace readers do: ids well-formed and
-// unique, arrivals finite, ≥ 0 and non-decreasing, token counts in [1, MaxTokens].
+// unique, arrivals finite, in [0, MaxArrivalS] and non-decreasing, token counts in
+// [1, MaxTokens].
 // Errors name the request's index and id.
 func ValidateRequests(reqs []Request) error {
 	var c requestChecker
@@ -85,6 +86,9 @@ func (c *requestChecker) check(r Request, where string) (field, msg string) {
 		return "id", fmt.Sprintf("%q must be 1–128 of letters, digits, '.', '_', ':', '/' or '-', starting with a letter or digit", r.ID)
 	case math.IsNaN(r.ArrivalS) || math.IsInf(r.ArrivalS, 0) || r.ArrivalS < 0:
 		return "arrival_s", fmt.Sprintf("must be a finite time ≥ 0, got %v", r.ArrivalS)
+	case r.ArrivalS > MaxArrivalS:
+		return "arrival_s", fmt.Sprintf("%v s is beyond the arrival horizon of %v s (11.6 days, where float64 "+
+			"seconds still resolve nanoseconds): start the times near 0 and keep the workload within 11 days", r.ArrivalS, float64(MaxArrivalS))
 	case r.ArrivalS < c.last:
 		return "arrival_s", fmt.Sprintf("%v is before the previous arrival %v: arrivals must be sorted", r.ArrivalS, c.last)
 	case r.PromptTokens < 1 || r.PromptTokens > MaxTokens:

@@ -53,6 +53,8 @@ func TestParseTraceCSVErrors(t *testing.T) {
 		{"NaN time", header + "NaN,1,1\n", "t.csv: line 2, column arrived_at: must be a finite time ≥ 0, got NaN"},
 		{"infinite time", header + "+Inf,1,1\n", "t.csv: line 2, column arrived_at: must be a finite time ≥ 0, got +Inf"},
 		{"negative time", header + "-1,1,1\n", "t.csv: line 2, column arrived_at: must be a finite time ≥ 0, got -1"},
+		{"absurd time", header + "0,1,1\n1e20,1,1\n", "t.csv: line 3, column arrived_at: 1e+20 s is beyond the arrival horizon of 1e+06 s (11.6 days"},
+		{"far time", header + "1e12,1,1\n", "t.csv: line 2, column arrived_at: 1e+12 s is beyond the arrival horizon"},
 		{"zero prompt", header + "0,0,1\n", "t.csv: line 2, column num_prefill_tokens: must be in [1, 10000000], got 0"},
 		{"negative output", header + "0,1,-4\n", "t.csv: line 2, column num_decode_tokens: must be in [1, 10000000], got -4"},
 		{"unsorted", header + "1,1,1\n0.5,1,1\n", "t.csv: line 3, column arrived_at: 0.5 is before the previous arrival 1: arrivals must be sorted"},
@@ -122,12 +124,12 @@ func TestTraceRoundTrip(t *testing.T) {
 	reqs := []Request{
 		{ID: "r0000", ArrivalS: 0, PromptTokens: 7, OutputTokens: 64},
 		{ID: "r0001", ArrivalS: tenth + fifth, PromptTokens: 12000, OutputTokens: 1}, // needs 17 digits
-		{ID: "x/y:z-1.2_3", ArrivalS: 1e21, PromptTokens: MaxTokens, OutputTokens: 3},
+		{ID: "x/y:z-1.2_3", ArrivalS: 999999.5, PromptTokens: MaxTokens, OutputTokens: 3},
 	}
 	var csvBuf, jsonBuf bytes.Buffer
 	require.NoError(t, WriteTraceCSV(&csvBuf, reqs))
 	require.NoError(t, WriteTraceJSONL(&jsonBuf, reqs))
-	assert.Equal(t, "arrived_at,num_prefill_tokens,num_decode_tokens,id\n0,7,64,r0000\n0.30000000000000004,12000,1,r0001\n1e+21,10000000,3,x/y:z-1.2_3\n", csvBuf.String())
+	assert.Equal(t, "arrived_at,num_prefill_tokens,num_decode_tokens,id\n0,7,64,r0000\n0.30000000000000004,12000,1,r0001\n999999.5,10000000,3,x/y:z-1.2_3\n", csvBuf.String())
 	assert.Equal(t, `{"id":"r0000","arrival_s":0,"prompt_tokens":7,"output_tokens":64}`+"\n", strings.SplitAfter(jsonBuf.String(), "\n")[0])
 
 	fromCSV, err := ParseTraceCSV(&csvBuf, "t.csv")

@@ -234,6 +234,9 @@ func checkArrivals(a *Arrivals, n int, countOK bool) []fieldError {
 	nonNegative := func(field string, v float64) {
 		if !(v >= 0) || math.IsInf(v, 0) {
 			add(field, "must be a finite number ≥ 0, got %v", v)
+		} else if v > MaxArrivalS {
+			add(field, "%v s is beyond the arrival horizon of %v s (11.6 days, where float64 seconds still "+
+				"resolve nanoseconds); start the workload near 0", v, float64(MaxArrivalS))
 		}
 	}
 	positive := func(field string, v float64) {
@@ -250,6 +253,10 @@ func checkArrivals(a *Arrivals, n int, countOK bool) []fieldError {
 			path := []string{"times_s", fmt.Sprintf("[%d]", i)}
 			if !(t >= 0) || math.IsInf(t, 0) {
 				errs = append(errs, fieldError{path: path, msg: fmt.Sprintf("must be a finite time ≥ 0, got %v", t)})
+			} else if t > MaxArrivalS {
+				errs = append(errs, fieldError{path: path, msg: fmt.Sprintf("%v s is beyond the arrival horizon of %v s "+
+					"(11.6 days, where float64 seconds still resolve nanoseconds); shift the times to start near 0",
+					t, float64(MaxArrivalS))})
 			} else if i > 0 && t < a.TimesS[i-1] {
 				errs = append(errs, fieldError{path: path, msg: fmt.Sprintf("%v is before the previous time %v: times must be non-decreasing", t, a.TimesS[i-1])})
 			}
@@ -326,4 +333,22 @@ func checkLengths(l *Lengths, n int, countOK bool) []fieldError {
 		}
 	}
 	return errs
+}
+
+// CheckTargetNames refuses a per-target override (targets.<name>) naming a target
+// that is not in known: a misspelled name would otherwise leave the override unused
+// without a word. Package scenarios does not know the targets; its callers pass them.
+func (s *Scenario) CheckTargetNames(known []string) error {
+	var errs []fieldError
+	for _, key := range slices.Sorted(maps.Keys(s.Targets)) {
+		if !slices.Contains(known, key) {
+			errs = append(errs, fieldError{path: []string{"targets", key}, msg: fmt.Sprintf(
+				"no target %q: the override would never be used (known targets: %s); fix the name, "+
+					"or add the target's folder with --catalog DIR", key, strings.Join(known, ", "))})
+		}
+	}
+	if len(errs) > 0 {
+		return locate(s.source, s.doc, errs)
+	}
+	return nil
 }

@@ -23,6 +23,10 @@ type ModelSpec struct {
 	// engine, false only in Vidur parity mode.
 	LMHead bool   `json:"lm_head" yaml:"lm_head"`
 	DType  string `json:"dtype" yaml:"dtype"`
+	// MaxContext is the longest prompt + output the model takes, in tokens (its
+	// config.json's max_position_embeddings); 0 when not known. A target states it; a
+	// profile's provenance need not (it is not compared).
+	MaxContext int `json:"max_context,omitempty" yaml:"max_context,omitempty"`
 }
 
 // Options configure one simulation.

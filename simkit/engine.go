@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/simval/simval/scenarios"
 	"github.com/simval/simval/validation"
@@ -193,8 +194,8 @@ func (e *engine) stageSchedule(rep *replica, stage int) error {
 	fl.batch.Stage = stage
 	step, err := e.pred.Predict(fl.batch)
 	if err != nil {
-		return fmt.Errorf("replica %d stage %d at %gs, batch of %d requests and %d tokens: %w",
-			rep.id, stage, e.now, len(fl.batch.Items), fl.batch.NumTokens(), err)
+		return fmt.Errorf("replica %d stage %d at %gs, batch of %d requests (%s) and %d tokens: %w",
+			rep.id, stage, e.now, len(fl.batch.Items), batchIDs(fl.batch), fl.batch.NumTokens(), err)
 	}
 	if !(step.TotalS >= 0) || math.IsInf(step.TotalS, 0) {
 		return fmt.Errorf("replica %d stage %d at %gs: predicted step time %g is not a finite non-negative time",
@@ -202,8 +203,8 @@ func (e *engine) stageSchedule(rep *replica, stage int) error {
 	}
 	if stage == 0 {
 		if err := e.graphStep(rep, fl.batch, &step); err != nil {
-			return fmt.Errorf("replica %d at %gs, batch of %d requests and %d tokens: %w",
-				rep.id, e.now, len(fl.batch.Items), fl.batch.NumTokens(), err)
+			return fmt.Errorf("replica %d at %gs, batch of %d requests (%s) and %d tokens: %w",
+				rep.id, e.now, len(fl.batch.Items), batchIDs(fl.batch), fl.batch.NumTokens(), err)
 		}
 	}
 	e.totals.KernelS += step.KernelS
@@ -212,6 +213,21 @@ func (e *engine) stageSchedule(rep *replica, stage int) error {
 	e.totals.BusyS += step.TotalS
 	e.push(e.now+step.TotalS, evStageEnd, rep.id, stage, fl)
 	return nil
+}
+
+// batchIDs names a batch's requests for an error: their ids and positions in the
+// workload (a trace's row order), the first few and how many more.
+func batchIDs(b Batch) string {
+	const shown = 4
+	var parts []string
+	for i, it := range b.Items {
+		if i == shown {
+			parts = append(parts, fmt.Sprintf("and %d more", len(b.Items)-shown))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s, request %d of the workload, %d tokens", it.Req.Request.ID, it.Req.Index+1, it.Tokens))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // graphStep charges a step that meets a graph key its engine process has not captured

@@ -2,6 +2,7 @@ package simkit
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -152,6 +153,17 @@ func locate(axis []float64, x float64) (i int, f float64, ok bool) {
 	return j - 1, (x - axis[j-1]) / (axis[j] - axis[j-1]), true
 }
 
+// ErrOutsideGrid is what errors.Is finds in a prediction that needed a look-up outside
+// the profiled grid while extrapolation was off (Options.Extrapolate).
+var ErrOutsideGrid = errors.New("outside the profiled grid")
+
+// gridError is a look-up outside the profiled grid; it is ErrOutsideGrid.
+type gridError struct{ msg string }
+
+func (e *gridError) Error() string { return e.msg }
+
+func (e *gridError) Is(target error) bool { return target == ErrOutsideGrid }
+
 func lerp(a, b, f float64) float64 { return a + f*(b-a) }
 
 func (t *table1) at(x float64, lk *lookup) (float64, error) {
@@ -166,7 +178,7 @@ func (t *table1) at(x float64, lk *lookup) (float64, error) {
 	}
 	lo, hi := t.xs[0], t.xs[len(t.xs)-1]
 	if !lk.allow {
-		return 0, fmt.Errorf("%s: %s %g outside profiled range [%g, %g]", t.name, t.key, x, lo, hi)
+		return 0, &gridError{fmt.Sprintf("%s: %s %g outside profiled range [%g, %g]", t.name, t.key, x, lo, hi)}
 	}
 	lk.note(t.name, 1, [2]string{t.key}, [2]float64{x}, [2]float64{lo}, [2]float64{hi})
 	return t.extrapolated(x), nil
@@ -203,8 +215,8 @@ func (t *table2) at(x, y float64, lk *lookup) (float64, error) {
 	lo := [2]float64{t.xs[0], t.ys[0]}
 	hi := [2]float64{t.xs[len(t.xs)-1], t.ys[len(t.ys)-1]}
 	if !lk.allow {
-		return 0, fmt.Errorf("%s: (%s %g, %s %g) outside the profiled grid (%s [%g, %g], %s [%g, %g])",
-			t.name, t.xkey, x, t.ykey, y, t.xkey, lo[0], hi[0], t.ykey, lo[1], hi[1])
+		return 0, &gridError{fmt.Sprintf("%s: (%s %g, %s %g) outside the profiled grid (%s [%g, %g], %s [%g, %g])",
+			t.name, t.xkey, x, t.ykey, y, t.xkey, lo[0], hi[0], t.ykey, lo[1], hi[1])}
 	}
 	lk.note(t.name, 2, [2]string{t.xkey, t.ykey}, [2]float64{x, y}, lo, hi)
 	return t.extrapolated(x, y), nil

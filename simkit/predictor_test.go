@@ -128,6 +128,8 @@ func TestSimulateExtrapolationWarnings(t *testing.T) {
 	reqs := []scenarios.Request{req("long", 0, 16000, 600)} // decode context passes 16384
 	_, err := Simulate(opts, reqs)
 	assert.ErrorContains(t, err, "kv_cache_size 16385) outside the profiled grid")
+	assert.ErrorIs(t, err, ErrOutsideGrid)
+	assert.ErrorContains(t, err, "batch of 1 requests (long, request 1 of the workload, 1 tokens)", "the error names the request")
 	opts.Extrapolate = true
 	res, err := Simulate(opts, reqs)
 	require.NoError(t, err)

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/simval/simval/internal/catalogdirs"
 	"github.com/simval/simval/realkit"
 	"github.com/simval/simval/scenarios"
 	"github.com/simval/simval/targets"
@@ -16,14 +19,19 @@ import (
 )
 
 // RecordedBaselines is the RealSource of the baselines checked in beside each target
-// (targets/catalog/<target>/baselines/<scenario>.json). A baseline must be of the
+// (targets/catalog/<target>/baselines/<scenario>.json), and, for a scenario of a user
+// catalog folder DIR, of DIR/baselines/<target>/<scenario>.json first (so a user's
+// run of their own scenario on an embedded target needs no copy of the target). A baseline must be of the
 // same scenario and target, hold engine-side timestamps when the target says so,
 // and have every repetition complete; its queue-free precondition and driver
 // lateness are carried as warnings (and a broken queue-free precondition is an
 // error: such a baseline does not measure what the scenario says).
 func RecordedBaselines(sc *scenarios.Scenario, tgt *targets.Target) (*Real, string, error) {
-	data, name, err := tgt.BaselineData(sc.Name)
+	data, name, err := baselineData(sc, tgt)
 	if errors.Is(err, fs.ErrNotExist) {
+		if dir := sc.CatalogDir(); dir != "" {
+			name = filepath.Join(dir, catalogdirs.Baselines, tgt.Name, sc.Name+".json") + " or " + name
+		}
 		return nil, "no baseline recorded at " + name, nil
 	}
 	if err != nil {
@@ -39,6 +47,19 @@ func RecordedBaselines(sc *scenarios.Scenario, tgt *targets.Target) (*Real, stri
 		real.Fingerprint = targets.Fingerprint(sum[:])
 	}
 	return real, why, err
+}
+
+// baselineData is the recorded baseline of sc on tgt and its name for messages: the
+// scenario's catalog folder's, else the target's; fs.ErrNotExist when neither has one.
+func baselineData(sc *scenarios.Scenario, tgt *targets.Target) ([]byte, string, error) {
+	if dir := sc.CatalogDir(); dir != "" {
+		p := filepath.Join(dir, catalogdirs.Baselines, tgt.Name, sc.Name+".json")
+		data, err := os.ReadFile(p)
+		if !errors.Is(err, fs.ErrNotExist) {
+			return data, p, err
+		}
+	}
+	return tgt.BaselineData(sc.Name)
 }
 
 // realFromBaseline is the Real of a baseline of scenario sc on target tgt; a baseline

@@ -56,6 +56,9 @@ type Evaluation struct {
 // suffixes, so percentiles judge the pooled real distribution and paired errors are
 // averaged over repetitions. The run-to-run spread is reported beside it.
 func Evaluate(ctx context.Context, sc *scenarios.Scenario, tgt *targets.Target, sys System, real *Real) (*Evaluation, error) {
+	if err := CheckOverrides(sc); err != nil {
+		return nil, err
+	}
 	reqs, err := sc.Requests(tgt.Name)
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s on %s: %w", sc.Name, tgt.Name, err)
@@ -165,4 +168,14 @@ func (e *Evaluation) Pass() bool {
 		return false
 	}
 	return e.Comparison == nil || e.Comparison.Pass()
+}
+
+// CheckOverrides refuses a scenario whose per-target override names a target that
+// does not exist (a misspelling would leave the override unused without a word).
+func CheckOverrides(sc *scenarios.Scenario) error {
+	names, err := targets.Names()
+	if err != nil {
+		return err
+	}
+	return sc.CheckTargetNames(names)
 }

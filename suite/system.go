@@ -121,6 +121,9 @@ func (s Simulator) Name() string {
 
 // Run implements System.
 func (s Simulator) Run(_ context.Context, tgt *targets.Target, reqs []scenarios.Request) (*Outcome, error) {
+	if err := tgt.CheckRequests(reqs); err != nil {
+		return nil, fmt.Errorf("target %s: %w", tgt.Name, err)
+	}
 	opts, err := tgt.SimOptions(!s.NoCPUOverhead, s.Extrapolate)
 	if err != nil {
 		return nil, err

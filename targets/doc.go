@@ -3,6 +3,8 @@
 // simulator predicts it from and the recorded real baselines it is judged against,
 // under targets/<name>/{target.yaml, profile/, baselines/<scenario>.json}.
 //
-// It reads embedded files only; it does not simulate, run engines or judge. Adding a
-// target is adding a folder.
+// Targets of a user's catalog folders (DIR/targets/<name>/, package catalogdirs) join
+// the embedded ones; a name defined twice is an error naming both files, and Lookup
+// reads only the named target's folder, so a broken target breaks only itself. It
+// does not simulate, run engines or judge. Adding a target is adding a folder.
 package targets

@@ -1,19 +1,23 @@
 package targets
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/simval/simval/internal/catalogdirs"
+	"github.com/simval/simval/internal/strictyaml"
+	"github.com/simval/simval/scenarios"
 	"github.com/simval/simval/simkit"
 	"github.com/simval/simval/validation"
 )
@@ -37,81 +41,196 @@ type Target struct {
 	// when the target has none yet.
 	Profile string `yaml:"profile" json:"profile,omitempty"`
 
-	fsys fs.FS  // the file system holding dir
-	dir  string // the target's folder in fsys
+	fsys    fs.FS      // the file system holding dir
+	dir     string     // the target's folder in fsys
+	root    string     // what fsys's root is called in messages
+	userDir string     // the user catalog folder; "" for the embedded catalog
+	doc     *yaml.Node // the parsed target.yaml, for the lines of errors
 }
 
-// All returns the embedded targets sorted by name.
-func All() ([]*Target, error) { return Load(catalogFS, "catalog") }
-
-// Lookup returns the embedded target with the given name.
-func Lookup(name string) (*Target, error) {
-	all, err := All()
-	if err != nil {
-		return nil, err
-	}
-	for _, t := range all {
-		if t.Name == name {
-			return t, nil
-		}
-	}
-	names := make([]string, len(all))
-	for i, t := range all {
-		names[i] = t.Name
-	}
-	return nil, fmt.Errorf("unknown target %q (known: %v)", name, names)
+// source is one folder of target folders: the embedded catalog, or a user catalog
+// folder's targets/ (package catalogdirs).
+type source struct {
+	fsys    fs.FS
+	dir     string // the folder holding target folders, in fsys
+	root    string // what fsys's root is called in messages
+	userDir string // the user catalog folder; "" for the embedded catalog
 }
 
-// Load reads every <dir>/<name>/target.yaml of fsys, sorted by name.
-func Load(fsys fs.FS, dir string) ([]*Target, error) {
-	entries, err := fs.ReadDir(fsys, dir)
+func sources() ([]source, error) {
+	dirs, err := catalogdirs.Dirs()
+	out := []source{{fsys: catalogFS, dir: "catalog", root: "targets"}}
+	for _, d := range dirs {
+		out = append(out, source{fsys: os.DirFS(d), dir: catalogdirs.Targets, root: d, userDir: d})
+	}
+	return out, err
+}
+
+// names lists the target folders of the source (a folder without targets/ has none).
+func (s source) names() ([]string, error) {
+	entries, err := fs.ReadDir(s.fsys, s.dir)
+	if errors.Is(err, fs.ErrNotExist) && s.userDir != "" {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("targets: %w", err)
 	}
-	var out []*Target
+	var out []string
 	for _, e := range entries {
-		if !e.IsDir() {
-			continue
+		if e.IsDir() {
+			out = append(out, e.Name())
 		}
-		t, err := loadOne(fsys, path.Join(dir, e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		if t.Name != e.Name() {
-			return nil, fmt.Errorf("%s/target.yaml: name %q differs from its folder %q", t.dir, t.Name, e.Name())
-		}
-		out = append(out, t)
 	}
-	slices.SortFunc(out, func(a, b *Target) int { return cmpString(a.Name, b.Name) })
 	return out, nil
 }
 
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+func (s source) display(p string) string {
+	if s.userDir == "" {
+		return path.Join(s.root, p)
 	}
-	return 0
+	return filepath.Join(s.root, filepath.FromSlash(p))
 }
 
-func loadOne(fsys fs.FS, dir string) (*Target, error) {
-	file := path.Join(dir, "target.yaml")
-	data, err := fs.ReadFile(fsys, file)
+// All returns every target, sorted by name: the embedded ones and those of each user
+// catalog folder (DIR/targets/<name>/target.yaml). A broken target does not hide the
+// others: All returns every target that loaded and, beside it, an error joining each
+// broken file's errors (file, line, field) and each name defined twice.
+func All() ([]*Target, error) {
+	srcs, err := sources()
+	errs := []error{err}
+	var out []*Target
+	seen := map[string]string{}
+	for _, s := range srcs {
+		names, err := s.names()
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, n := range names {
+			file := s.display(path.Join(s.dir, n, "target.yaml"))
+			if first, dup := seen[n]; dup {
+				errs = append(errs, clash(n, first, file))
+				continue
+			}
+			seen[n] = file
+			t, err := loadNamed(s, n)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			out = append(out, t)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Target) int { return strings.Compare(a.Name, b.Name) })
+	return out, errors.Join(errs...)
+}
+
+func clash(name, a, b string) error {
+	return fmt.Errorf("target %q is defined twice, in %s and in %s: names must be unique across the embedded "+
+		"catalog and every catalog folder; rename one (its folder and its name)", name, a, b)
+}
+
+// Names lists every target's name (its folder's), sorted, reading no target file.
+func Names() ([]string, error) {
+	srcs, err := sources()
+	var out []string
+	for _, s := range srcs {
+		names, nerr := s.names()
+		err = errors.Join(err, nerr)
+		for _, n := range names {
+			if !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out, err
+}
+
+// Lookup returns the target with the given name, reading only its own folder: a
+// broken target elsewhere does not stop it. An unknown name is an error listing the
+// targets there are.
+func Lookup(name string) (*Target, error) {
+	srcs, err := sources()
 	if err != nil {
-		return nil, fmt.Errorf("targets: %w", err)
+		return nil, err
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	t := &Target{fsys: fsys, dir: dir}
-	if err := dec.Decode(t); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+	var hits []source
+	for _, s := range srcs {
+		names, err := s.names()
+		if err != nil {
+			return nil, err
+		}
+		if slices.Contains(names, name) {
+			hits = append(hits, s)
+		}
 	}
+	switch len(hits) {
+	case 0:
+		known, _ := Names()
+		return nil, fmt.Errorf("unknown target %q (known: %s); list them with `simval targets`, or add a "+
+			"folder DIR/targets/%s/ with --catalog DIR", name, strings.Join(known, ", "), name)
+	case 1:
+		return loadNamed(hits[0], name)
+	}
+	return nil, clash(name, hits[0].display(path.Join(hits[0].dir, name, "target.yaml")),
+		hits[1].display(path.Join(hits[1].dir, name, "target.yaml")))
+}
+
+func loadNamed(s source, name string) (*Target, error) {
+	t, err := loadOne(s, path.Join(s.dir, name))
+	if err != nil {
+		return nil, err
+	}
+	if t.Name != name {
+		return nil, &strictyaml.Error{File: t.file(), Line: strictyaml.Line(t.doc, []string{"name"}), Field: "name",
+			Msg: fmt.Sprintf("%q differs from its folder %q; the folder names the target", t.Name, name)}
+	}
+	return t, nil
+}
+
+// Load reads every <dir>/<name>/target.yaml of fsys, sorted by name; like All, it
+// returns the targets that loaded beside the errors of those that did not.
+func Load(fsys fs.FS, dir string) ([]*Target, error) {
+	s := source{fsys: fsys, dir: dir}
+	names, err := s.names()
+	if err != nil {
+		return nil, err
+	}
+	var out []*Target
+	var errs []error
+	for _, n := range names {
+		t, err := loadNamed(s, n)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, t)
+	}
+	slices.SortFunc(out, func(a, b *Target) int { return strings.Compare(a.Name, b.Name) })
+	return out, errors.Join(errs...)
+}
+
+func loadOne(s source, dir string) (*Target, error) {
+	t := &Target{fsys: s.fsys, dir: dir, root: s.root, userDir: s.userDir}
+	file := t.file()
+	data, err := fs.ReadFile(s.fsys, path.Join(dir, "target.yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (a target folder holds target.yaml)", file, err)
+	}
+	doc, err := strictyaml.Decode(file, data, t)
+	if err != nil {
+		return nil, err
+	}
+	t.doc = doc
 	var problems []error
+	bad := func(field, format string, args ...any) {
+		problems = append(problems, &strictyaml.Error{File: file, Line: strictyaml.Line(doc, strings.Split(field, ".")),
+			Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
 	need := func(field, v string) {
 		if v == "" {
-			problems = append(problems, fmt.Errorf("%s: field %s is required", file, field))
+			bad(field, "required")
 		}
 	}
 	need("name", t.Name)
@@ -122,12 +241,41 @@ func loadOne(fsys fs.FS, dir string) (*Target, error) {
 	switch t.Timestamps {
 	case "engine", "client":
 	default:
-		problems = append(problems, fmt.Errorf("%s: field timestamps must be engine or client, got %q", file, t.Timestamps))
+		bad("timestamps", "must be engine or client, got %q", t.Timestamps)
 	}
 	if t.Model.Layers <= 0 || t.Model.HeadDim <= 0 || t.Model.QHeads <= 0 || t.Model.KVHeads <= 0 {
-		problems = append(problems, fmt.Errorf("%s: model needs positive layers, head_dim, q_heads and kv_heads", file))
+		bad("model", "needs positive layers, head_dim, q_heads and kv_heads")
+	}
+	if t.Model.MaxContext <= 0 {
+		bad("model.max_context", "required: the longest prompt + output the model takes, in tokens "+
+			"(max_position_embeddings in its config.json; 40960 for Qwen3-0.6B)")
 	}
 	return t, errors.Join(problems...)
+}
+
+// file is the target's target.yaml as messages name it.
+func (t *Target) file() string { return t.path(path.Join(t.dir, "target.yaml")) }
+
+// path names a file of the target's file system as messages do.
+func (t *Target) path(p string) string {
+	return source{root: t.root, userDir: t.userDir}.display(p)
+}
+
+// UserDir is the user catalog folder the target came from; "" for the embedded one.
+func (t *Target) UserDir() string { return t.userDir }
+
+// CheckRequests refuses a request the target's model cannot hold: prompt plus output
+// longer than its context (model.max_context), naming the request and the fix.
+func (t *Target) CheckRequests(reqs []scenarios.Request) error {
+	limit := t.Model.MaxContext
+	for i, r := range reqs {
+		if n := r.PromptTokens + r.OutputTokens; limit > 0 && n > limit {
+			return fmt.Errorf("request %q (request %d of the workload): prompt_tokens %d + output_tokens %d = %d tokens "+
+				"exceed the %d-token context of %s (model.max_context in %s); shorten the prompt or the output",
+				r.ID, i+1, r.PromptTokens, r.OutputTokens, n, limit, t.Model.Name, t.file())
+		}
+	}
+	return nil
 }
 
 // Dir is the target's folder inside its file system.
@@ -235,5 +383,5 @@ func (t *Target) Baselines() ([]string, error) {
 func (t *Target) BaselineData(scenario string) ([]byte, string, error) {
 	p := path.Join(t.dir, "baselines", scenario+".json")
 	data, err := fs.ReadFile(t.fsys, p)
-	return data, "targets/" + p, err
+	return data, t.path(p), err
 }

@@ -2,6 +2,7 @@ package targets
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -55,7 +56,7 @@ const goodTarget = `name: t1
 gpu: NVIDIA H200
 engine: hfcb
 timestamps: engine
-model: {name: m, layers: 2, hidden: 8, q_heads: 2, kv_heads: 1, head_dim: 4}
+model: {name: m, layers: 2, hidden: 8, q_heads: 2, kv_heads: 1, head_dim: 4, max_context: 100}
 settings: {scheduler: hfcb}
 `
 
@@ -63,10 +64,19 @@ func TestLoadRejectsBadTargets(t *testing.T) {
 	tests := []struct {
 		name, yaml, want string
 	}{
-		{"unknown field", goodTarget + "colour: red\n", "catalog/t1/target.yaml: yaml: unmarshal errors:\n  line 7: field colour not found"},
-		{"missing gpu", "name: t1\nengine: hfcb\ntimestamps: engine\nmodel: {name: m, layers: 2, hidden: 8, q_heads: 2, kv_heads: 1, head_dim: 4}\nsettings: {scheduler: hfcb}\n", "field gpu is required"},
-		{"bad timestamps", "name: t1\ngpu: g\nengine: hfcb\ntimestamps: wall\nmodel: {name: m, layers: 2, hidden: 8, q_heads: 2, kv_heads: 1, head_dim: 4}\nsettings: {scheduler: hfcb}\n", "timestamps must be engine or client"},
-		{"name differs from folder", "name: t2" + goodTarget[len("name: t1"):], `name "t2" differs from its folder "t1"`},
+		{"unknown field", goodTarget + "colour: red\n", "catalog/t1/target.yaml: line 7: field colour: unknown field; " +
+			"the known fields here are name, description, gpu, engine, timestamps, model, settings, profile"},
+		{"misspelled nested field", strings.Replace(goodTarget, "scheduler: hfcb", "schedular: hfcb", 1),
+			"catalog/t1/target.yaml: line 6: field settings.schedular: unknown field"},
+		{"wrong kind", strings.Replace(goodTarget, "layers: 2", "layers: two", 1),
+			`catalog/t1/target.yaml: line 5: field model.layers: got "two", want an integer`},
+		{"missing gpu", strings.Replace(goodTarget, "gpu: NVIDIA H200\n", "", 1), "catalog/t1/target.yaml: line 1: field gpu: required"},
+		{"missing context", strings.Replace(goodTarget, ", max_context: 100", "", 1),
+			"catalog/t1/target.yaml: line 5: field model.max_context: required: the longest prompt + output"},
+		{"bad timestamps", strings.Replace(goodTarget, "timestamps: engine", "timestamps: wall", 1),
+			`catalog/t1/target.yaml: line 4: field timestamps: must be engine or client, got "wall"`},
+		{"name differs from folder", "name: t2" + goodTarget[len("name: t1"):],
+			`catalog/t1/target.yaml: line 1: field name: "t2" differs from its folder "t1"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -65,9 +66,14 @@ func runReal(cmd *cobra.Command, f realFlags) error {
 	if err != nil {
 		return err
 	}
+	if err := tgt.CheckRequests(reqs); err != nil {
+		return fmt.Errorf("target %s: %w", tgt.Name, err)
+	}
 	stderr := cmd.ErrOrStderr()
 	var run *realkit.Run
+	reps := max(1, f.repetitions)
 	if f.engine == "openai" {
+		reps = 1 // the client replays the trace once
 		if f.baseURL == "" || f.apiModel == "" {
 			return fmt.Errorf("--engine openai needs --base-url and --api-model")
 		}
@@ -95,21 +101,37 @@ func runReal(cmd *cobra.Command, f realFlags) error {
 			},
 		})
 	}
-	if run != nil && len(run.Repetitions) > 0 {
-		// A run that died keeps every request it finished, in a file that cannot be
-		// mistaken for a complete baseline.
-		out := f.out
-		if err != nil {
-			out = strings.TrimSuffix(f.out, ".json") + ".partial.json"
+	var de *realkit.DriverError
+	if errors.As(err, &de) && de.Usage != "" {
+		err = fmt.Errorf("%w\nfix: simval real passes engine flags with --model DIR and --driver-arg=--flag=value", err)
+	}
+	finished := 0
+	if run != nil {
+		for _, rep := range run.Repetitions {
+			finished += len(rep.Records)
 		}
-		b := realkit.NewBaseline(tgt.Name, name, run, time.Now())
-		var buf bytes.Buffer
-		if werr := realkit.WriteBaseline(&buf, b); werr != nil {
-			return fmt.Errorf("%w (and the run: %v)", werr, err)
-		}
-		if werr := os.WriteFile(out, buf.Bytes(), 0o644); werr != nil {
-			return werr
-		}
+	}
+	if finished == 0 {
+		return err // nothing finished: no file, complete or partial
+	}
+	// A run that died keeps every request it finished, in a file that cannot be
+	// mistaken for a complete baseline.
+	out := f.out
+	if err != nil {
+		out = strings.TrimSuffix(f.out, ".json") + ".partial.json"
+	}
+	b := realkit.NewBaseline(tgt.Name, name, run, time.Now())
+	var buf bytes.Buffer
+	if werr := realkit.WriteBaseline(&buf, b); werr != nil {
+		return fmt.Errorf("%w (and the run: %v)", werr, err)
+	}
+	if werr := os.WriteFile(out, buf.Bytes(), 0o644); werr != nil {
+		return werr
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "wrote %s: a partial run, %d of %d requests finished (%d repetitions begun); "+
+			"not a baseline: the run failed\n", out, finished, len(reqs)*reps, len(run.Repetitions))
+	} else {
 		fmt.Fprintf(stderr, "wrote %s (%d repetitions)\n", out, len(run.Repetitions))
 	}
 	return err

@@ -32,6 +32,7 @@ func TestRealKeepsWhatACrashedRunFinished(t *testing.T) {
 	_, errOut, code = runCLI(t, append(common, "--out", out, "--driver-arg=--crash-after", "--driver-arg=3")...)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "after 3 of 16 requests finished")
+	assert.Contains(t, errOut, "b.partial.json: a partial run, 3 of 16 requests finished (1 repetitions begun); not a baseline")
 	partial, err := realkit.ReadBaselineFile(filepath.Join(dir, "b.partial.json"))
 	require.NoError(t, err)
 	assert.Len(t, partial.Repetitions[0].Records, 3)

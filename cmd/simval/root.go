@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -21,6 +22,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newScenariosCmd(), newTargetsCmd(), newSimCmd(), newValidateCmd())
+	addCatalogFlag(root)
 	for _, c := range extraCommands() {
 		root.AddCommand(c)
 	}
@@ -30,23 +32,30 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 func newScenariosCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "scenarios",
-		Short: "list the embedded scenario catalog",
+		Short: "list the scenario catalog (embedded, and --catalog folders)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			all, err := scenarios.Catalog()
-			if err != nil {
-				return err
-			}
+			// Broken files do not hide the others: list what loaded, then fail naming them.
+			all, broken := scenarios.Catalog()
+			known, err := targets.Names()
+			broken = errors.Join(broken, err)
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "NAME\tREGIME\tREQUESTS\tDESCRIPTION")
 			for _, sc := range all {
 				reqs, err := sc.Requests("")
+				if err == nil {
+					err = sc.CheckTargetNames(known)
+				}
 				if err != nil {
-					return err
+					broken = errors.Join(broken, err)
+					continue
 				}
 				fmt.Fprintf(w, "%s\t%s\t%d\t%s\n", sc.Name, sc.Regime, len(reqs), firstSentence(sc.Description))
 			}
-			return w.Flush()
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			return broken
 		},
 	}
 }
@@ -54,13 +63,10 @@ func newScenariosCmd() *cobra.Command {
 func newTargetsCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "targets",
-		Short: "list the embedded targets, their profiles and recorded baselines",
+		Short: "list the targets (embedded, and --catalog folders), their profiles and recorded baselines",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			all, err := targets.All()
-			if err != nil {
-				return err
-			}
+			all, broken := targets.All() // listed as far as they load; broken ones named after
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "NAME\tKIND\tENGINE\tGPU\tSCHEDULER\tPROFILE\tBASELINES")
 			for _, t := range all {
@@ -82,7 +88,10 @@ func newTargetsCmd() *cobra.Command {
 				}
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", t.Name, kind, t.Engine, t.GPU, t.Settings.Scheduler, prof, len(bl))
 			}
-			return w.Flush()
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			return broken
 		},
 	}
 }

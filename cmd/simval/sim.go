@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -36,8 +37,8 @@ func newSimCmd() *cobra.Command {
 			return runSim(cmd, f)
 		},
 	}
-	cmd.Flags().StringVar(&f.target, "target", "", "target name (see `simval targets`)")
-	cmd.Flags().StringVar(&f.scenario, "scenario", "", "catalog scenario name (see `simval scenarios`)")
+	cmd.Flags().StringVar(&f.target, "target", "", "the target, by `name` (simval targets lists them)")
+	cmd.Flags().StringVar(&f.scenario, "scenario", "", "a catalog scenario, by `name` (simval scenarios lists them)")
 	cmd.Flags().StringVar(&f.trace, "trace", "", "trace file: Vidur CSV (.csv) or JSON lines (.jsonl)")
 	cmd.Flags().StringVar(&f.format, "format", "table", "output format: table, json or vidur-csv")
 	cmd.Flags().BoolVar(&f.noCPU, "no-cpu-overhead", false, "kernel-only prediction (no CPU overhead per step)")
@@ -68,6 +69,9 @@ type simJSON struct {
 }
 
 func runSim(cmd *cobra.Command, f simFlags) error {
+	if f.replicas < 1 {
+		return fmt.Errorf("--replicas %d: want at least 1 (the target itself is one replica)", f.replicas)
+	}
 	tgt, err := targets.Lookup(f.target)
 	if err != nil {
 		return err
@@ -111,6 +115,10 @@ func runSim(cmd *cobra.Command, f simFlags) error {
 		}
 	}
 	out, err := sys.Run(cmd.Context(), tgt, reqs)
+	if errors.Is(err, simkit.ErrOutsideGrid) {
+		return fmt.Errorf("%w\nfix: rerun with --extrapolate to extrapolate linearly beyond the profiled grid "+
+			"(each look-up outside it is reported as a warning), or profile the target over a larger grid", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -167,6 +175,9 @@ func workload(scenario, trace, target string) ([]scenarios.Request, string, erro
 	}
 	sc, err := scenarios.Lookup(scenario)
 	if err != nil {
+		return nil, "", err
+	}
+	if err := suite.CheckOverrides(sc); err != nil {
 		return nil, "", err
 	}
 	reqs, err := sc.Requests(target)

@@ -216,7 +216,9 @@ func judgeDecisions(cmd *cobra.Command, scs []*scenarios.Scenario, tgts []*targe
 	doc *validateJSON) error {
 	ds, err := scenarios.Decisions()
 	if err != nil {
-		return err
+		if err = neededDecisionErrors(err, filtered, scs, tgts); err != nil {
+			return err
+		}
 	}
 	for _, d := range ds {
 		if filtered && (!slices.ContainsFunc(scs, func(s *scenarios.Scenario) bool { return s.Name == d.Scenario }) ||
@@ -241,12 +243,42 @@ func judgeDecisions(cmd *cobra.Command, scs []*scenarios.Scenario, tgts []*targe
 	return nil
 }
 
+// neededDecisionErrors keeps the broken decision files a validation needs: all of them
+// when nothing was selected by name, else those naming a selected scenario and target
+// (or whose names could not be read). A broken decision of another scenario does not
+// stop a validation that does not judge it.
+func neededDecisionErrors(err error, filtered bool, scs []*scenarios.Scenario, tgts []*targets.Target) error {
+	if !filtered {
+		return err
+	}
+	var needed []error
+	for _, e := range unjoin(err) {
+		var fe *scenarios.DecisionFileError
+		if errors.As(e, &fe) && fe.Scenario != "" && fe.Target != "" &&
+			(!slices.ContainsFunc(scs, func(s *scenarios.Scenario) bool { return s.Name == fe.Scenario }) ||
+				!slices.ContainsFunc(tgts, func(t *targets.Target) bool { return t.Name == fe.Target })) {
+			continue
+		}
+		needed = append(needed, e)
+	}
+	return errors.Join(needed...)
+}
+
+// unjoin lists the errors an errors.Join holds (err itself otherwise).
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
 func selectWork(scNames, tgtNames []string) ([]*scenarios.Scenario, []*targets.Target, error) {
 	var scs []*scenarios.Scenario
 	if len(scNames) == 0 {
 		all, err := scenarios.Catalog()
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("validating every scenario needs every scenario file "+
+				"(or name the ones to judge with --scenario): %w", err)
 		}
 		scs = all
 	}
@@ -257,20 +289,26 @@ func selectWork(scNames, tgtNames []string) ([]*scenarios.Scenario, []*targets.T
 		}
 		scs = append(scs, sc)
 	}
-	all, err := targets.All()
-	if err != nil {
-		return nil, nil, err
-	}
 	var tgts []*targets.Target
-	for _, t := range all {
-		// By default every real target with a profile; a fixture target only when named.
-		if len(tgtNames) == 0 && t.Profile != "" && !t.Fixture() || slices.Contains(tgtNames, t.Name) {
-			tgts = append(tgts, t)
-		}
-	}
 	for _, n := range tgtNames {
-		if !slices.ContainsFunc(tgts, func(t *targets.Target) bool { return t.Name == n }) {
-			return nil, nil, fmt.Errorf("unknown target %q", n)
+		// A named target reads only its own folder (an unknown name lists the known).
+		t, err := targets.Lookup(n)
+		if err != nil {
+			return nil, nil, err
+		}
+		tgts = append(tgts, t)
+	}
+	if len(tgtNames) == 0 {
+		// By default every real target with a profile (so every target file must load);
+		// a fixture target only when named.
+		all, err := targets.All()
+		if err != nil {
+			return nil, nil, fmt.Errorf("validating every target needs every target file: %w", err)
+		}
+		for _, t := range all {
+			if t.Profile != "" && !t.Fixture() {
+				tgts = append(tgts, t)
+			}
 		}
 	}
 	return scs, tgts, nil
