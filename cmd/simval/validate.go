@@ -361,24 +361,23 @@ func writeReport(dir string, ev *suite.Evaluation) error {
 	if err := os.WriteFile(filepath.Join(out, "summary.md"), md.Bytes(), 0o644); err != nil {
 		return err
 	}
-	real := ev.Real.Runs[0]
-	sim := ev.Outcome.Records
+	runs, sim := ev.Real.Runs, ev.Outcome.Records
 	title := ev.Scenario.Name + " on " + ev.Target.Name
 	plots := []struct {
 		file string
 		draw func(io.Writer) error
 	}{
 		{"ttft_cdf.png", func(w io.Writer) error {
-			return validation.PlotCDF(w, title+": TTFT", validation.TTFT, pooledValues(validation.TTFT, ev.Real.Runs), validation.Values(validation.TTFT, sim))
+			return validation.PlotCDF(w, title+": TTFT", validation.TTFT, valuesPerRun(validation.TTFT, runs), validation.Values(validation.TTFT, sim))
 		}},
 		{"itl_cdf.png", func(w io.Writer) error {
-			return validation.PlotCDF(w, title+": ITL", validation.ITL, pooledValues(validation.ITL, ev.Real.Runs), validation.Values(validation.ITL, sim))
+			return validation.PlotCDF(w, title+": ITL", validation.ITL, valuesPerRun(validation.ITL, runs), validation.Values(validation.ITL, sim))
 		}},
 		{"ttft_per_request.png", func(w io.Writer) error {
-			return validation.PlotPerRequest(w, title+": TTFT (repetition 1)", validation.TTFT, real, sim)
+			return validation.PlotPerRequest(w, title+": TTFT per request", validation.TTFT, runs, sim)
 		}},
 		{"e2e_per_request.png", func(w io.Writer) error {
-			return validation.PlotPerRequest(w, title+": E2E (repetition 1)", validation.E2E, real, sim)
+			return validation.PlotPerRequest(w, title+": E2E per request", validation.E2E, runs, sim)
 		}},
 	}
 	if ev.Steps != nil {
@@ -406,10 +405,11 @@ func writeReport(dir string, ev *suite.Evaluation) error {
 	return nil
 }
 
-func pooledValues(m validation.Metric, runs [][]validation.Record) []float64 {
-	var out []float64
-	for _, r := range runs {
-		out = append(out, validation.Values(m, r)...)
+// valuesPerRun is a metric's values per real repetition.
+func valuesPerRun(m validation.Metric, runs [][]validation.Record) [][]float64 {
+	out := make([][]float64, len(runs))
+	for i, r := range runs {
+		out[i] = validation.Values(m, r)
 	}
 	return out
 }
