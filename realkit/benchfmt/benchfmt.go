@@ -122,6 +122,7 @@ func build(p *parsed, data []byte, name string, opt Options) (*realkit.Baseline,
 	t0 := reqs[0].startS
 	rep := realkit.Repetition{Index: 0}
 	spread := map[string]int{}
+	drift, end := 0, 0.0
 	for _, m := range reqs {
 		rec, why, err := record(m, t0)
 		if err != nil {
@@ -129,7 +130,10 @@ func build(p *parsed, data []byte, name string, opt Options) (*realkit.Baseline,
 		}
 		if why != "" {
 			spread[why]++
+		} else if math.Abs(rec.CompletionS-(m.lastS-t0)) > chunkSumTolerance {
+			drift++
 		}
+		end = max(end, rec.CompletionS)
 		rep.Records = append(rep.Records, rec)
 		rep.SubmittedS = append(rep.SubmittedS, rec.ArrivalS)
 	}
@@ -138,13 +142,17 @@ func build(p *parsed, data []byte, name string, opt Options) (*realkit.Baseline,
 	}
 	rep.Lateness = realkit.ComputeLateness(rep.Records, rep.SubmittedS)
 	rep.Summary = &realkit.Summary{Requests: total, Finished: len(rep.Records),
-		DurationS: rep.Records[len(rep.Records)-1].CompletionS}
+		DurationS: end}
 
 	warnings := []string{fmt.Sprintf("imported from %s %s: times are the client's (%s); arrival = %s minus the "+
 		"earliest, the time each request was sent", p.tool, filepath.Base(name), p.clock, p.sentField)}
 	for _, why := range slices.Sorted(maps.Keys(spread)) {
 		warnings = append(warnings, fmt.Sprintf("%d of %d requests: token times reconstructed, spread evenly between "+
 			"the first and the last token (%s), so their ITLs are their mean TPOT", spread[why], len(reqs), why))
+	}
+	if drift > 0 {
+		warnings = append(warnings, fmt.Sprintf("%d of %d requests: the chunk gaps add up to a last token more than "+
+			"%.0f ms from the tool's own end of the request; the chunk times are kept", drift, len(reqs), 1e3*chunkSumTolerance))
 	}
 	warnings = append(warnings, p.notes...)
 	if len(p.failed) > 0 {
@@ -178,6 +186,10 @@ func build(p *parsed, data []byte, name string, opt Options) (*realkit.Baseline,
 			SHA256: hex.EncodeToString(sum[:]), ImportedAt: at, Benchmark: p.benchmark},
 	}, nil
 }
+
+// chunkSumTolerance is how far the last chunk time may fall from the tool's own end
+// of the request before the import says so (the tools sum rounded gaps).
+const chunkSumTolerance = 1e-3
 
 // record is m as a record with arrival measured from t0, and why its token times
 // were spread evenly ("" when they are the tool's chunk times).

@@ -121,6 +121,16 @@ func TestImportAIPerf(t *testing.T) {
 	assert.Contains(t, warnings, "1 of 3 requests failed in the aiperf run and are not in this run: "+
 		"c35e4b1b-6775-4750-b875-94cd68e5ec15 (499 RequestCancellationError: Request was cancelled after 0.000 seconds)")
 	assert.Equal(t, "client", b.Meta.Timestamps)
+	assert.NotContains(t, warnings, "chunk gaps add up", "the fixture's gaps add up to its request latency")
+
+	// Gaps that do not add up to the tool's request latency are kept, and said.
+	lines := strings.Split(string(fixture(t, "aiperf-profile_export.jsonl")), "\n")
+	lines[1] = strings.Replace(lines[1], `"request_latency": {"value": 120.0`, `"request_latency": {"value": 125.0`, 1)
+	b, err = Import(AIPerf, []byte(strings.Join(lines, "\n")), "profile_export.jsonl", opts())
+	require.NoError(t, err)
+	assert.Contains(t, strings.Join(b.Warnings, "\n"), "1 of 2 requests: the chunk gaps add up to a last token more "+
+		"than 1 ms from the tool's own end of the request; the chunk times are kept")
+	assert.InDelta(t, 0.37, b.Repetitions[0].Records[1].CompletionS, 1e-9)
 }
 
 func TestImportGuideLLM(t *testing.T) {
