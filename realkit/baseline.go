@@ -26,6 +26,24 @@ type Baseline struct {
 	Meta        Meta         `json:"meta"`
 	Repetitions []Repetition `json:"repetitions"`
 	Warnings    []string     `json:"warnings,omitempty"`
+	// Import says which tool's file an imported run came from (simval import); nil
+	// for a run simval recorded itself.
+	Import *ImportSource `json:"import,omitempty"`
+}
+
+// ImportSource is the provenance of a run measured by another benchmark tool and
+// imported (realkit/benchfmt): the tool, its version where the file records one, the
+// file's name and SHA-256, and when it was imported. What the import had to
+// reconstruct is in the baseline's Warnings.
+type ImportSource struct {
+	Tool        string    `json:"tool"`
+	ToolVersion string    `json:"tool_version,omitempty"`
+	File        string    `json:"file"`
+	SHA256      string    `json:"sha256"`
+	ImportedAt  time.Time `json:"imported_at"`
+	// Benchmark is which of the file's benchmarks was imported, for a file that holds
+	// several (GuideLLM sweeps); -1 when the file holds one run.
+	Benchmark int `json:"benchmark"`
 }
 
 // NewBaseline wraps a complete run as a baseline recorded at recordedAt.
@@ -105,6 +123,10 @@ func (b *Baseline) check() error {
 		return fmt.Errorf(`field meta.timestamps: %q, want "engine" or "client"`, b.Meta.Timestamps)
 	case len(b.Repetitions) == 0:
 		return errors.New("field repetitions: empty")
+	case b.Import != nil && (b.Import.Tool == "" || b.Import.File == "" || len(b.Import.SHA256) != 64):
+		return errors.New("field import: tool, file and a 64-digit sha256 are required")
+	case b.Import != nil && b.Meta.Timestamps != "client":
+		return fmt.Errorf("field meta.timestamps: %q, but an imported run's times are the client's", b.Meta.Timestamps)
 	}
 	for i, rep := range b.Repetitions {
 		where := fmt.Sprintf("repetitions[%d]", i)

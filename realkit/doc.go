@@ -12,7 +12,9 @@
 //     every finished request when a run dies;
 //   - OpenAIClient: an open-loop streaming client for OpenAI-compatible servers
 //     (vLLM, SGLang, …) that records client-side token times;
-//   - baselines: a recorded run with its provenance, as indented JSON, read strictly;
+//   - baselines: a recorded run with its provenance, as indented JSON, read strictly
+//     (a run imported from another benchmark tool carries an ImportSource; the
+//     readers of those tools' files are in the sub-package benchfmt);
 //   - FindPython and EnginePresent, so GPU tests can skip with a reason.
 //
 // It does not judge: summaries, percentiles of latency metrics, preconditions and

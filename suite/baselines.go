@@ -21,8 +21,10 @@ import (
 // RecordedBaselines is the RealSource of the baselines checked in beside each target
 // (targets/catalog/<target>/baselines/<scenario>.json), and, for a scenario of a user
 // catalog folder DIR, of DIR/baselines/<target>/<scenario>.json first (so a user's
-// run of their own scenario on an embedded target needs no copy of the target). A baseline must be of the
-// same scenario and target, hold engine-side timestamps when the target says so,
+// run of their own scenario on an embedded target needs no copy of the target). A
+// baseline must be of the same scenario and target, hold engine-side timestamps when
+// the target says so (client-side ones are judged with
+// validation.ClientTimestampsWarning),
 // and have every repetition complete; its queue-free precondition and driver
 // lateness are carried as warnings (and a broken queue-free precondition is an
 // error: such a baseline does not measure what the scenario says).
@@ -74,7 +76,10 @@ func realFromBaseline(b *realkit.Baseline, sc *scenarios.Scenario, tgt *targets.
 // realOf is the Real of the recorded run b of sc's requests on tgt: its repetitions
 // checked against the requests and, for a warm scenario, against graph captures.
 func realOf(b *realkit.Baseline, sc *scenarios.Scenario, tgt *targets.Target, name string) (*Real, string, error) {
-	if b.Meta.Timestamps != "" && b.Meta.Timestamps != tgt.Timestamps {
+	// Client-side times are judged, with their bias said beside the verdict; an
+	// engine-side run is not judged by a target that compares client-side times.
+	clientSide := b.Meta.Timestamps == "client"
+	if !clientSide && b.Meta.Timestamps != "" && b.Meta.Timestamps != tgt.Timestamps {
 		return nil, "", fmt.Errorf("%s: baseline holds %s-side timestamps, target %s compares %s-side", name, b.Meta.Timestamps, tgt.Name, tgt.Timestamps)
 	}
 	reqs, err := sc.Requests(tgt.Name)
@@ -83,6 +88,9 @@ func realOf(b *realkit.Baseline, sc *scenarios.Scenario, tgt *targets.Target, na
 	}
 	real := &Real{Settings: b.Meta.Settings, Source: name, GPU: b.Meta.GPU.Name, GPUDriver: b.Meta.GPU.Driver,
 		Engine: b.Meta.Engine, EngineVersion: b.Meta.EngineVersion, HostCPU: b.Meta.HostCPU}
+	if clientSide {
+		real.Warnings = append(real.Warnings, validation.ClientTimestampsWarning)
+	}
 	for i, rep := range b.Repetitions {
 		if len(rep.Records) != len(reqs) {
 			return nil, "", fmt.Errorf("%s: repetition %d has %d of %d requests", name, i+1, len(rep.Records), len(reqs))

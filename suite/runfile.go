@@ -13,7 +13,8 @@ import (
 )
 
 // RecordedRun reads a run recorded with `simval real` (a baseline file, of a catalog
-// scenario or of any trace) and returns what judging it needs: its target, the scenario
+// scenario or of any trace) or imported with `simval import` (client-side times,
+// judged with validation.ClientTimestampsWarning) and returns what judging it needs: its target, the scenario
 // it ran (the catalog's, or one built from the run's own requests: regime "run", engine
 // state cold for fresh-process runs and warm otherwise) and the real side.
 func RecordedRun(path string) (*scenarios.Scenario, *targets.Target, *Real, error) {

@@ -259,7 +259,7 @@ func boundWarnings(c Criteria) []string {
 	for _, m := range JudgedMetrics {
 		for _, st := range AllStats {
 			if b, ok := c.Bound(m, st); ok && b.Gate == GateReported {
-				w = append(w, fmt.Sprintf("%s %s is reported, not judged: %s", m, st, b.Reason))
+				w = append(w, reportedWarning(m, st, b.Reason))
 			} else if ok && b.Reason != "" {
 				w = append(w, fmt.Sprintf("bound %s %s is %s (default %s): %s",
 					m, st, percent(b.Max), percent(defaultBound(st)), b.Reason))
@@ -267,6 +267,11 @@ func boundWarnings(c Criteria) []string {
 		}
 	}
 	return w
+}
+
+// reportedWarning is the warning of a statistic reported, not judged, for a reason.
+func reportedWarning(m Metric, st Stat, reason string) string {
+	return fmt.Sprintf("%s %s is reported, not judged: %s", m, st, reason)
 }
 
 func percent(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) }

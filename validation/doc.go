@@ -32,8 +32,10 @@
 // sides differ or that one side does not know.
 //
 // Output: WriteMarkdown renders a Report as summary.md; Comparison.Rows gives the
-// CLI's JSON rows; PlotCDF and PlotPerRequest draw PNGs (byte-for-byte deterministic,
-// but not golden-compared: golden the numbers behind them).
+// CLI's JSON rows; PlotCDF and PlotPerRequest draw 1200×800 PNGs with the legend
+// outside the data, every real repetition light and the median one bold, ITL on a
+// log axis (byte-for-byte deterministic, but not golden-compared: golden the numbers
+// behind them).
 //
 // Step traces: a Step is one engine iteration (batch), real or simulated, classified
 // by Kind (decode-only, prefill-only, mixed, capture). CompareSteps sets the timed

@@ -12,14 +12,6 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 )
 
-// Step plot size: 900×600 points are 1200×800 pixels at vgimg's default 96 dpi.
-// The legend sits in a strip right of the plot, outside the data area.
-var (
-	stepPlotWidth  = vg.Points(900)
-	stepPlotHeight = vg.Points(600)
-	stepLegendPad  = vg.Points(8)
-)
-
 // Step plot styles: real repetitions as small translucent blue dots (many
 // repetitions overlap), sim as opaque orange dots on top, capture steps as bold
 // crosses in the side's colour.
@@ -79,8 +71,7 @@ func PlotSteps(w io.Writer, title string, real [][]Step, sim []Step) error {
 		p.Y.Max = 10 * p.Y.Min
 	}
 
-	legend := plot.NewLegend()
-	legend.Top, legend.Left = true, true
+	legend := newOutsideLegend()
 	for _, s := range []struct {
 		name  string
 		pts   plotter.XYs
@@ -102,7 +93,7 @@ func PlotSteps(w io.Writer, title string, real [][]Step, sim []Step) error {
 		p.Add(sc)
 		legend.Add(s.name, sc)
 	}
-	return writeStepPNG(w, p, &legend)
+	return writeLegendPNG(w, p, &legend)
 }
 
 // addStepPoints appends (start s, duration ms) of the timed steps with a positive
@@ -119,27 +110,6 @@ func addStepPoints(pts, capture *plotter.XYs, steps []Step) {
 			*pts = append(*pts, pt)
 		}
 	}
-}
-
-// writeStepPNG draws p with legend in a strip to its right, level with the top of
-// the data area.
-func writeStepPNG(w io.Writer, p *plot.Plot, legend *plot.Legend) error {
-	c, err := draw.NewFormattedCanvas(stepPlotWidth, stepPlotHeight, "png")
-	if err != nil {
-		return fmt.Errorf("render png: %w", err)
-	}
-	dc := draw.New(c)
-	strip := legend.Rectangle(dc).Size().X + 2*stepLegendPad
-	p.Draw(draw.Crop(dc, 0, -strip, 0, 0))
-	top := stepLegendPad
-	if p.Title.Text != "" {
-		top += p.Title.TextStyle.Rectangle(p.Title.Text).Size().Y + p.Title.Padding
-	}
-	legend.Draw(draw.Crop(dc, stepPlotWidth-strip+stepLegendPad, -stepLegendPad, 0, -top))
-	if _, err := c.WriteTo(w); err != nil {
-		return fmt.Errorf("write png: %w", err)
-	}
-	return nil
 }
 
 // boldCross is draw.CrossGlyph with a 1.5 pt stroke, visible among many dots.

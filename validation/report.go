@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -17,8 +18,9 @@ type Breakdown struct {
 	// Captures counts them.
 	CaptureS float64 `json:"capture_s,omitempty"`
 	Captures int     `json:"captures,omitempty"`
-	// BusyS is the total predicted busy time; whatever kernels, CPU and captures do
-	// not account for is shown as "other".
+	// BusyS is the total predicted busy time. The simulator defines a step's CPU time
+	// as its wall time less kernels and capture, so the three parts add up to BusyS
+	// (up to float rounding of the separate sums): there is no other part to show.
 	BusyS float64 `json:"busy_s"`
 }
 
@@ -61,13 +63,14 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	b.WriteString("\n## Real vs sim\n\nEach statistic is judged at the larger of its bound and its measured noise " +
 		"(half the range over the real repetitions or over the simulator's arrival-phase realizations).\n\n" +
 		"| metric | stat | real ms | sim ms | err % | bound % | noise % | judged at % | ok |\n|---|---|---:|---:|---:|---:|---:|---:|---|\n")
-	var why []string
+	var why, reportedWarnings []string
 	for _, row := range c.Checks {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", row.Metric, row.Stat,
 			ms(row.Real), ms(row.Sim), errNum(row.RelErr), num1(100*row.Bound), num1(100*row.Noise),
 			num1(100*row.Effective), OKText(row.Pass, row.Gated))
 		if !row.Gated && row.Why != "" {
 			why = append(why, fmt.Sprintf("%s %s: %s", row.Metric, row.Stat, row.Why))
+			reportedWarnings = append(reportedWarnings, reportedWarning(row.Metric, row.Stat, row.Why))
 		}
 	}
 	writeList(&b, "Reported, not judged", why)
@@ -93,11 +96,6 @@ func WriteMarkdown(w io.Writer, r Report) error {
 		if bd.Captures > 0 {
 			fmt.Fprintf(&b, "| graph captures (%d) | %s | %s |\n", bd.Captures, ms(bd.CaptureS), share(bd.CaptureS, bd.BusyS))
 		}
-		other := bd.BusyS - bd.KernelS - bd.CPUS - bd.CaptureS
-		if math.Abs(other) < 5e-7 {
-			other = 0 // rounding of the three sums, not a part of its own
-		}
-		fmt.Fprintf(&b, "| other | %s | %s |\n", ms(other), share(other, bd.BusyS))
 		fmt.Fprintf(&b, "| busy | %s | %s |\n", ms(bd.BusyS), share(bd.BusyS, bd.BusyS))
 	}
 
@@ -115,7 +113,15 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	}
 
 	writeList(&b, "Problems", c.Problems)
-	writeList(&b, "Warnings", append(append([]string(nil), c.Warnings...), r.Warnings...))
+	// A statistic reported with its reason is listed above; its bound's warning would
+	// say the same again.
+	var warnings []string
+	for _, w := range slices.Concat(c.Warnings, r.Warnings) {
+		if !slices.Contains(reportedWarnings, w) {
+			warnings = append(warnings, w)
+		}
+	}
+	writeList(&b, "Warnings", warnings)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

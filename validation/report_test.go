@@ -17,7 +17,7 @@ func TestWriteMarkdownFail(t *testing.T) {
 		Scenario:   "queue-free-8",
 		Target:     "a100-sarathi-qwen3-0.6b",
 		Comparison: Compare(real, sim, DefaultCriteria()),
-		Breakdown:  &Breakdown{KernelS: 0.030, CPUS: 0.060, BusyS: 0.100},
+		Breakdown:  &Breakdown{KernelS: 0.030, CPUS: 0.070, BusyS: 0.100},
 		Warnings:   []string{"driver fell behind its schedule by up to 3.000 ms"},
 		Spread:     &spread,
 	}
@@ -34,8 +34,8 @@ func TestWriteMarkdownFail(t *testing.T) {
 		"| ttft | 8 | 88.4 | -88.4 | -15.300 | under |\n",
 		"| ttft | 1.000 | 0.679 | 15.300 | off (info) |\n",
 		"| GPU kernels | 30.000 | 30.0 |\n",
-		"| CPU overhead | 60.000 | 60.0 |\n",
-		"| other | 10.000 | 10.0 |\n",
+		"| CPU overhead | 70.000 | 70.0 |\n",
+		"| busy | 100.000 | 100.0 |\n",
 		"## Real run-to-run spread (2 repetitions)\n",
 		"| ttft | mean | 17.300 | 17.646 | 2.0 |\n",
 		"## Warnings\n\n- driver fell behind its schedule by up to 3.000 ms\n",
@@ -43,6 +43,7 @@ func TestWriteMarkdownFail(t *testing.T) {
 		assert.Contains(t, out, line)
 	}
 	assert.NotContains(t, out, "## Problems")
+	assert.NotContains(t, out, "| other |", "the parts add up to busy time by definition")
 	// Sections come in a fixed order.
 	assertInOrder(t, out, "## Real vs sim", "## Paired per-request error", "## Distribution distance",
 		"## Prediction breakdown", "## Real run-to-run spread", "## Warnings")
@@ -60,6 +61,25 @@ func TestWriteMarkdownPassAndProblems(t *testing.T) {
 	require.NoError(t, WriteMarkdown(&fail, Report{Scenario: "s", Target: "t", Comparison: Compare(real, nil, DefaultCriteria())}))
 	assert.Contains(t, fail.String(), "**Verdict: FAIL**\n")
 	assert.Contains(t, fail.String(), "## Problems\n\n- sim: no records\n")
+}
+
+// A statistic reported for a reason is listed once, under "Reported, not judged",
+// not again as its bound's warning; every other warning prints once.
+func TestWriteMarkdownSaysEachWarningOnce(t *testing.T) {
+	off := false
+	c, err := DefaultCriteria().WithOverrides([]BoundOverride{{Metric: TTFT, Stat: P99, Gate: &off, Reason: "capture steps"}})
+	require.NoError(t, err)
+	recs := []Record{rec("a", 0, 0.010, 0.020), rec("b", 1, 1.010, 1.020)}
+	cmp := Compare(recs, recs, c)
+	require.Contains(t, cmp.Warnings, "ttft p99 is reported, not judged: capture steps", "the CLI still prints the reason")
+	var b strings.Builder
+	require.NoError(t, WriteMarkdown(&b, Report{Scenario: "s", Target: "t", Comparison: cmp,
+		Warnings: []string{"lateness 3 ms", "lateness 3 ms", ClientTimestampsWarning}}))
+	out := b.String()
+	assert.Equal(t, 1, strings.Count(out, "capture steps"), out)
+	assert.Contains(t, out, "## Reported, not judged\n\n- ttft p99: capture steps\n")
+	assert.Equal(t, 1, strings.Count(out, "lateness 3 ms"))
+	assert.Equal(t, 1, strings.Count(out, ClientTimestampsWarning))
 }
 
 func TestWriteMarkdownDeterministic(t *testing.T) {

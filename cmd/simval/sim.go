@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/simval/simval/realkit"
+	"github.com/simval/simval/realkit/benchfmt"
 	"github.com/simval/simval/scenarios"
 	"github.com/simval/simval/simkit"
 	"github.com/simval/simval/suite"
@@ -40,7 +41,7 @@ func newSimCmd() *cobra.Command {
 	cmd.Flags().StringVar(&f.target, "target", "", "the target, by `name` (simval targets lists them)")
 	cmd.Flags().StringVar(&f.scenario, "scenario", "", "a catalog scenario, by `name` (simval scenarios lists them)")
 	cmd.Flags().StringVar(&f.trace, "trace", "", "trace file: Vidur CSV (.csv) or JSON lines (.jsonl)")
-	cmd.Flags().StringVar(&f.format, "format", "table", "output format: table, json or vidur-csv")
+	cmd.Flags().StringVar(&f.format, "format", "table", "output format: table, json, vidur-csv or vllm-bench (vLLM's bench-serve result JSON)")
 	cmd.Flags().BoolVar(&f.noCPU, "no-cpu-overhead", false, "kernel-only prediction (no CPU overhead per step)")
 	cmd.Flags().BoolVar(&f.extrapolate, "extrapolate", false, "allow look-ups outside the profiled grid (reported as warnings)")
 	cmd.Flags().IntVar(&f.replicas, "replicas", 1, "identical replicas of the target behind a global scheduler (capacity what-ifs)")
@@ -138,8 +139,11 @@ func runSim(cmd *cobra.Command, f simFlags) error {
 		return writeSummaryTable(w, tgt.Name, out)
 	case "vidur-csv":
 		return writeVidurCSV(w, reqs, out)
+	case "vllm-bench":
+		return benchfmt.WriteVLLMBench(w, out.Records, benchfmt.VLLMInfo{Backend: "simval-sim", Label: tgt.Name,
+			ModelID: tgt.Settings.Model})
 	default:
-		return fmt.Errorf("--format: unknown format %q (table, json or vidur-csv)", f.format)
+		return fmt.Errorf("--format: unknown format %q (table, json, vidur-csv or vllm-bench)", f.format)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -116,6 +117,7 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 	var md bytes.Buffer
 	judged, judgedRows := 0, 0
 	cards := map[string][]validation.ScoreEntry{}
+	var warns scopedWarnings
 	for _, w := range work {
 		sc, tgt, real, why := w.sc, w.tgt, w.real, w.why
 		ev, err := suite.Evaluate(cmd.Context(), sc, tgt, sys, real)
@@ -124,10 +126,10 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 		}
 		for _, e := range ev.Invariants {
 			doc.Pass = false
-			doc.Warnings = append(doc.Warnings, fmt.Sprintf("%s on %s: invariant broken: %v", sc.Name, tgt.Name, e))
+			warns.add(sc.Name, tgt.Name, fmt.Sprintf("invariant broken: %v", e))
 		}
 		if ev.Comparison == nil {
-			doc.Warnings = append(doc.Warnings, fmt.Sprintf("%s on %s: not judged: %s", sc.Name, tgt.Name, why))
+			warns.add(sc.Name, tgt.Name, "not judged: "+why)
 			continue
 		}
 		judged++
@@ -140,14 +142,8 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 				StepComparison: *ev.Steps, Dominant: ev.Steps.Dominant()})
 		}
 		doc.Results = append(doc.Results, ev.Comparison.Rows(sc.Name, tgt.Name)...)
-		for _, p := range ev.Comparison.Problems {
-			doc.Warnings = append(doc.Warnings, fmt.Sprintf("%s on %s: %s", sc.Name, tgt.Name, p))
-		}
-		for _, w := range ev.Report.Warnings {
-			doc.Warnings = append(doc.Warnings, fmt.Sprintf("%s on %s: %s", sc.Name, tgt.Name, w))
-		}
-		for _, w := range ev.Comparison.Warnings {
-			doc.Warnings = append(doc.Warnings, fmt.Sprintf("%s on %s: %s", sc.Name, tgt.Name, w))
+		for _, w := range slices.Concat(ev.Comparison.Problems, ev.Report.Warnings, ev.Comparison.Warnings) {
+			warns.add(sc.Name, tgt.Name, w)
 		}
 		if f.format == "markdown" {
 			if err := validation.WriteMarkdown(&md, *ev.Report); err != nil {
@@ -161,6 +157,7 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 			}
 		}
 	}
+	doc.Warnings = append(doc.Warnings, warns.lines()...)
 	if len(f.runs) == 0 {
 		if err := judgeDecisions(cmd, scs, tgts, f.scenarios != nil || f.targets != nil, &doc); err != nil {
 			return err
@@ -351,6 +348,36 @@ func writeValidateTable(w io.Writer, doc validateJSON) {
 	fmt.Fprintf(w, "%s: %d comparisons\n", verdict, len(doc.Results))
 }
 
+// scopedWarnings collects each scenario × target's warnings so that a warning said of
+// several pairs (the same client-side timestamps, the same loosened bound) prints
+// once, naming every pair, in first-seen order.
+type scopedWarnings struct {
+	texts  []string
+	scopes map[string][]string
+}
+
+func (s *scopedWarnings) add(scenario, target, text string) {
+	if s.scopes == nil {
+		s.scopes = map[string][]string{}
+	}
+	scope := scenario + " on " + target
+	if _, seen := s.scopes[text]; !seen {
+		s.texts = append(s.texts, text)
+	}
+	if !slices.Contains(s.scopes[text], scope) {
+		s.scopes[text] = append(s.scopes[text], scope)
+	}
+}
+
+// lines renders each warning once: "a on t, b on t: text".
+func (s *scopedWarnings) lines() []string {
+	out := make([]string, 0, len(s.texts))
+	for _, t := range s.texts {
+		out = append(out, strings.Join(s.scopes[t], ", ")+": "+t)
+	}
+	return out
+}
+
 func ms(v float64) string { return fmt.Sprintf("%.2f", 1e3*v) }
 
 func pct(v float64) string { return fmt.Sprintf("%+.1f%%", 100*v) }
@@ -372,24 +399,23 @@ func writeReport(dir string, ev *suite.Evaluation) error {
 	if err := os.WriteFile(filepath.Join(out, "summary.md"), md.Bytes(), 0o644); err != nil {
 		return err
 	}
-	real := ev.Real.Runs[0]
-	sim := ev.Outcome.Records
+	runs, sim := ev.Real.Runs, ev.Outcome.Records
 	title := ev.Scenario.Name + " on " + ev.Target.Name
 	plots := []struct {
 		file string
 		draw func(io.Writer) error
 	}{
 		{"ttft_cdf.png", func(w io.Writer) error {
-			return validation.PlotCDF(w, title+": TTFT", validation.TTFT, pooledValues(validation.TTFT, ev.Real.Runs), validation.Values(validation.TTFT, sim))
+			return validation.PlotCDF(w, title+": TTFT", validation.TTFT, valuesPerRun(validation.TTFT, runs), validation.Values(validation.TTFT, sim))
 		}},
 		{"itl_cdf.png", func(w io.Writer) error {
-			return validation.PlotCDF(w, title+": ITL", validation.ITL, pooledValues(validation.ITL, ev.Real.Runs), validation.Values(validation.ITL, sim))
+			return validation.PlotCDF(w, title+": ITL", validation.ITL, valuesPerRun(validation.ITL, runs), validation.Values(validation.ITL, sim))
 		}},
 		{"ttft_per_request.png", func(w io.Writer) error {
-			return validation.PlotPerRequest(w, title+": TTFT (repetition 1)", validation.TTFT, real, sim)
+			return validation.PlotPerRequest(w, title+": TTFT per request", validation.TTFT, runs, sim)
 		}},
 		{"e2e_per_request.png", func(w io.Writer) error {
-			return validation.PlotPerRequest(w, title+": E2E (repetition 1)", validation.E2E, real, sim)
+			return validation.PlotPerRequest(w, title+": E2E per request", validation.E2E, runs, sim)
 		}},
 	}
 	if ev.Steps != nil {
@@ -417,10 +443,11 @@ func writeReport(dir string, ev *suite.Evaluation) error {
 	return nil
 }
 
-func pooledValues(m validation.Metric, runs [][]validation.Record) []float64 {
-	var out []float64
-	for _, r := range runs {
-		out = append(out, validation.Values(m, r)...)
+// valuesPerRun is a metric's values per real repetition.
+func valuesPerRun(m validation.Metric, runs [][]validation.Record) [][]float64 {
+	out := make([][]float64, len(runs))
+	for i, r := range runs {
+		out[i] = validation.Values(m, r)
 	}
 	return out
 }
