@@ -26,6 +26,10 @@ type Step struct {
 	// replaying one; Graphs is the size of the engine's graph cache after the step.
 	Captured bool `json:"captured,omitempty"`
 	Graphs   int  `json:"graphs,omitempty"`
+	// CommS is the part of DurationS spent in collectives between GPUs (tensor-parallel
+	// all-reduces, pipeline send/recv): the simulator's prediction, or a real side's
+	// measurement where it has one; 0 on one GPU or where unknown.
+	CommS float64 `json:"comm_s,omitempty"`
 }
 
 // StepItem is one request's share of a step: its prefill query tokens (0 for a

@@ -429,7 +429,7 @@ def launch_rank(environ) -> int:
         return 0
 
 
-STEP_FIELDS = ("items", "q_tokens", "kv_read", "q_pad", "kv_pad", "seqk_pad", "captured", "graphs")
+STEP_FIELDS = ("items", "q_tokens", "kv_read", "q_pad", "kv_pad", "seqk_pad", "captured", "graphs", "comm_s")
 
 
 def emit_steps(adapter: EngineAdapter, emitter: Emitter, rep: int, t0: float, warm_steps=()) -> None:
