@@ -69,7 +69,7 @@ type StepTime struct {
 	// CommS is the part of KernelS spent in collectives between GPUs: tensor-parallel
 	// all-reduces and pipeline send/recv, from the profile's network tables (0 on one GPU).
 	CommS float64
-	CPUS    float64 // CPU time not hidden under kernels: TotalS − KernelS − CaptureS
+	CPUS  float64 // CPU time not hidden under kernels: TotalS − KernelS − CaptureS
 	// CaptureS is the extra time of a step that captured a new CUDA graph (0 otherwise).
 	CaptureS float64
 	TotalS   float64 // the step's wall time
