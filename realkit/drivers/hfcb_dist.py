@@ -162,6 +162,17 @@ def checkpoint_key(name: str, kwargs: dict, seed: int, dtype: str) -> dict:
     return {"name": name, "config": dict(sorted(kwargs.items())), "seed": seed, "dtype": dtype}
 
 
+# Beyond NCCL_*: switches that change how collectives run (NVLink multicast, NVLS).
+COLLECTIVE_ENV = ("TORCH_SYMM_MEM_DISABLE_MULTICAST", "NVSHMEM_DISABLE_NVLS")
+
+
+def collective_env(environ) -> dict:
+    """The environment that shapes the collectives (every NCCL_* variable, and the
+    multicast switches): NCCL_NVLS_ENABLE=0, for one, changes the all-reduce algorithm
+    on NVLink hosts, so it is provenance of every TP measurement."""
+    return {k: environ[k] for k in sorted(environ) if k.startswith("NCCL_") or k in COLLECTIVE_ENV}
+
+
 def read_marker(path: str):
     """The key a random checkpoint folder was written for, or None (no or unreadable marker)."""
     try:

@@ -220,7 +220,7 @@ class HFCBAdapter(replay.EngineAdapter):
             "backend": "nccl",
             "nccl": ".".join(str(v) for v in nccl()) if callable(nccl) else "unknown",
             "interconnect": self._interconnect(),
-            hfcb_dist.GRAPH_MIXING_ENV: os.environ.get(hfcb_dist.GRAPH_MIXING_ENV, ""),
+            "env": hfcb_dist.collective_env(os.environ),
             "omp_num_threads": os.environ.get("OMP_NUM_THREADS", ""),
         }
 

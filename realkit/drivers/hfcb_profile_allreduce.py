@@ -212,7 +212,7 @@ def provenance(torch, launch, args, took_s: float) -> dict:
         "torch": torch.__version__,
         "nccl": ".".join(str(v) for v in torch.cuda.nccl.version()),
         "interconnect": hfcb_dist.interconnect(hfcb_dist.parse_topo(topo), world, p2p),
-        hfcb_dist.GRAPH_MIXING_ENV: os.environ.get(hfcb_dist.GRAPH_MIXING_ENV, ""),
+        "env": hfcb_dist.collective_env(os.environ),
         "quick": args.quick,
         "took_s": round(took_s, 1),
     }

@@ -183,6 +183,14 @@ class HFCBAdapterArgsTest(unittest.TestCase):
             self.assertIn(want, str(ctx.exception))
 
 
+class CollectiveEnvTest(unittest.TestCase):
+    def test_keeps_nccl_and_multicast_switches_only(self):
+        env = {"NCCL_NVLS_ENABLE": "0", "NCCL_GRAPH_MIXING_SUPPORT": "0", "TORCH_SYMM_MEM_DISABLE_MULTICAST": "1",
+               "HOME": "/root", "NVSHMEM_DISABLE_NVLS": "1"}
+        self.assertEqual(list(dist.collective_env(env)), ["NCCL_GRAPH_MIXING_SUPPORT", "NCCL_NVLS_ENABLE",
+                                                          "NVSHMEM_DISABLE_NVLS", "TORCH_SYMM_MEM_DISABLE_MULTICAST"])
+
+
 class FollowerTest(unittest.TestCase):
     def test_a_follower_loads_follows_and_writes_no_protocol_line(self):
         path = write_trace([req("a", 0.0), req("b", 0.1)])
