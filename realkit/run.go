@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,10 @@ type DriverSpec struct {
 	Python string
 	// Env is added to the driver's environment, as KEY=VALUE.
 	Env []string
+	// TP above 1 launches the driver as TP ranks of one tensor-parallel group under
+	// `python -m torch.distributed.run` (LaunchArgv) and passes it --tp; rank 0 speaks
+	// the protocol. 0 or 1 runs one process.
+	TP int
 }
 
 // RunOptions control one driver run. The zero value is usable.
@@ -205,9 +210,40 @@ func prepare(spec DriverSpec, trace []byte, opts RunOptions) (dir string, argv [
 		_ = os.RemoveAll(dir)
 		return "", nil, fmt.Errorf("realkit: preparing the driver: %w", err)
 	}
-	argv = append([]string{python, "-u", filepath.Join("drivers", spec.Engine+"_driver.py")},
-		opts.driverArgs("trace.jsonl")...)
-	return dir, append(argv, spec.Args...), nil
+	args := opts.driverArgs("trace.jsonl")
+	if spec.TP > 1 {
+		args = append(args, "--tp", strconv.Itoa(spec.TP))
+	}
+	return dir, LaunchArgv(python, filepath.Join("drivers", spec.Engine+"_driver.py"), spec.TP, append(args, spec.Args...)), nil
+}
+
+// GraphMixingEnv is set for tensor-parallel launches: transformers' continuous batching
+// wants NCCL graph mixing off before the process group exists (CUDA graphs with NCCL).
+const GraphMixingEnv = "NCCL_GRAPH_MIXING_SUPPORT=0"
+
+// LaunchArgv is the command line of a driver script: `python -u SCRIPT ARGS` for one
+// process, or, for tp > 1, `python -u -m torch.distributed.run --standalone
+// --nproc-per-node TP SCRIPT ARGS`: torchrun starts TP ranks on this host with RANK,
+// LOCAL_RANK and WORLD_SIZE set and their stdout shared (only rank 0 writes protocol
+// lines); --standalone gives the group a local rendezvous on a free port.
+func LaunchArgv(python, script string, tp int, args []string) []string {
+	argv := []string{python, "-u"}
+	if tp > 1 {
+		argv = append(argv, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", strconv.Itoa(tp))
+	}
+	argv = append(argv, script)
+	return append(argv, args...)
+}
+
+// launchEnv is the environment a driver launch adds: spec.Env, plus GraphMixingEnv for
+// a tensor-parallel launch unless spec.Env sets that variable itself.
+func launchEnv(spec DriverSpec) []string {
+	env := slices.Clone(spec.Env)
+	name, _, _ := strings.Cut(GraphMixingEnv, "=")
+	if spec.TP > 1 && !slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, name+"=") }) {
+		env = append(env, GraphMixingEnv)
+	}
+	return env
 }
 
 // newDriverCmd builds the driver's command: its own process group, SIGTERM to the

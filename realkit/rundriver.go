@@ -64,7 +64,7 @@ func RunDriver(ctx context.Context, spec DriverSpec, reqs []scenarios.Request, o
 		onOverflow: func() { cancel(fmt.Errorf("stdout line longer than %d bytes", maxLineBytes)) },
 	}
 	stderr := newRingBuffer(64 << 10)
-	cmd := newDriverCmd(ctx, dir, argv, spec.Env, opts.KillGrace)
+	cmd := newDriverCmd(ctx, dir, argv, launchEnv(spec), opts.KillGrace)
 	cmd.Stdout = lines
 	cmd.Stderr = stderr
 	var live *usageHold

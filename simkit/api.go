@@ -73,7 +73,10 @@ type Options struct {
 // StepTime is one predicted step (iteration) of a replica, or of one pipeline stage.
 type StepTime struct {
 	KernelS float64 // GPU kernel time of the step
-	CPUS    float64 // CPU time not hidden under kernels: TotalS − KernelS − CaptureS
+	// CommS is the part of KernelS spent in collectives between GPUs: tensor-parallel
+	// all-reduces and pipeline send/recv, from the profile's network tables (0 on one GPU).
+	CommS float64
+	CPUS  float64 // CPU time not hidden under kernels: TotalS − KernelS − CaptureS
 	// CaptureS is the extra time of a step that captured a new CUDA graph (0 otherwise).
 	CaptureS float64
 	TotalS   float64 // the step's wall time

@@ -268,7 +268,7 @@ func (e *engine) graphStep(rep *replica, b Batch, step *StepTime) error {
 // traceStep is step b as a step-trace record.
 func (e *engine) traceStep(rep *replica, b Batch, shape StepShape, step StepTime, captured bool) validation.Step {
 	st := validation.Step{Index: len(e.steps), StartS: e.now, DurationS: step.TotalS, Captured: captured,
-		Items: make([]validation.StepItem, len(b.Items))}
+		CommS: step.CommS, Items: make([]validation.StepItem, len(b.Items))}
 	for i, it := range b.Items {
 		item := validation.StepItem{ID: it.Req.Request.ID}
 		if it.Req.PrefillComplete {

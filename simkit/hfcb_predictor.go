@@ -31,6 +31,9 @@ var hfcbPerLayerOps = []layerOp{
 //	R      = min(Q, max requests per batch): the LM-head rows
 //	kernel = layers × (Σ per-layer ops at Q, add twice, + attention(Q, KV))
 //	       + emb(Q) + final_norm(Q) + lm_head(R) + sampler(R)     (when the model runs its LM head)
+//	       + comm
+//	comm   = layers × 2 × all_reduce(Q × hidden × dtype bytes)   (tp > 1: the o_proj and down_proj
+//	         all-reduces of transformers' TP plan, on the padded activations; StepTime.CommS)
 //	cpu    = D(b) + X(n − b) + s × Σ cached tokens                 (when Options.CPUOverhead)
 //	launch = the same scheme over launch_median, when profiled
 //	total  = cpu + max(kernel, launch)
@@ -44,6 +47,7 @@ type hfcbPredictor struct {
 	budget, maxReqs int
 	numPages        int // 0: no cap on KV
 	lmHead, cpuOn   bool
+	bytesPerToken   float64 // hidden × dtype bytes: one token's activations
 
 	perLayer                     *table1
 	attn                         *table2
@@ -52,6 +56,7 @@ type hfcbPredictor struct {
 	launchD, launchX             *table1
 	kvSlope                      float64
 	captures                     *hfcbCaptures // graph_capture.csv; nil if the bundle has none
+	allReduce                    *table1       // all_reduce.csv by bytes; nil at tp 1
 	lk                           lookup
 	notes                        []string
 }
@@ -186,9 +191,16 @@ func NewHFCBPredictor(p *Profile, o Options, cpuPerKVTokenMS float64) (Predictor
 	if err := p.checkUsableFor(o); err != nil {
 		return nil, err
 	}
-	if max(o.Settings.TP, 1) != 1 || max(o.Settings.PP, 1) != 1 || p.Provenance.TP != 1 {
-		return nil, fmt.Errorf("hfcb predictor: tp %d, pp %d, profile tp %d: only one GPU is modelled",
-			o.Settings.TP, o.Settings.PP, p.Provenance.TP)
+	tp := max(o.Settings.TP, 1)
+	if max(o.Settings.PP, 1) != 1 {
+		return nil, fmt.Errorf("hfcb predictor: pp %d: transformers' continuous batching has no pipeline stages "+
+			"to model", o.Settings.PP)
+	}
+	if tp != p.Provenance.TP {
+		return nil, fmt.Errorf("hfcb predictor: profile %s has tp %d, settings.tp is %d", p.Dir, p.Provenance.TP, tp)
+	}
+	if tp > 1 && p.allReduce == nil {
+		return nil, fmt.Errorf("hfcb predictor: profile %s has no all_reduce.csv, needed for tp %d", p.Dir, tp)
 	}
 	if !(cpuPerKVTokenMS >= 0) || math.IsInf(cpuPerKVTokenMS, 0) {
 		return nil, fmt.Errorf("hfcb predictor: cpu_per_kv_token_ms %g is not a finite non-negative time", cpuPerKVTokenMS)
@@ -202,6 +214,9 @@ func NewHFCBPredictor(p *Profile, o Options, cpuPerKVTokenMS float64) (Predictor
 		attn:    p.prefill,
 		kvSlope: cpuPerKVTokenMS,
 		lk:      lookup{allow: o.Extrapolate, seen: map[string]*outOfGrid{}},
+	}
+	if tp > 1 {
+		pr.allReduce, pr.bytesPerToken = p.allReduce, float64(o.Model.Hidden*dtypeBytes(o.Model.DType))
 	}
 	pr.applyDefaults(o)
 	var err error
@@ -346,6 +361,15 @@ func (pr *hfcbPredictor) Predict(b Batch) (StepTime, error) {
 			kernel += v
 		}
 	}
+	comm := 0.0
+	if pr.allReduce != nil {
+		v, err := pr.allReduce.at(q*pr.bytesPerToken, lk)
+		if err != nil {
+			return StepTime{}, err
+		}
+		comm = 2 * v * pr.layers
+		kernel += comm
+	}
 	cpu, launch := 0.0, 0.0
 	if pr.cpuOn {
 		bs, m := float64(len(b.Items)), float64(tokens-len(b.Items))
@@ -360,7 +384,7 @@ func (pr *hfcbPredictor) Predict(b Batch) (StepTime, error) {
 		}
 	}
 	total := cpu + max(kernel, launch)
-	return StepTime{KernelS: kernel * 1e-3, CPUS: (total - kernel) * 1e-3, TotalS: total * 1e-3}, nil
+	return StepTime{KernelS: kernel * 1e-3, CommS: comm * 1e-3, CPUS: (total - kernel) * 1e-3, TotalS: total * 1e-3}, nil
 }
 
 func (pr *hfcbPredictor) separable(d, x *table1, b, m float64) (float64, error) {

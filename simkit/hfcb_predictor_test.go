@@ -182,6 +182,8 @@ func TestHFCBPredictorRefusals(t *testing.T) {
 	otherModel.Model.Layers = 24
 	twoGPUs := o
 	twoGPUs.Settings.TP = 2
+	stages := o
+	stages.Settings.PP = 2
 	for _, tc := range []struct {
 		name    string
 		p       *Profile
@@ -191,7 +193,8 @@ func TestHFCBPredictorRefusals(t *testing.T) {
 	}{
 		{"template profile", &template, o, 0, `source is "template"`},
 		{"other model", p, otherModel, 0, "model.layers 28 differs from the target's 24"},
-		{"tensor parallel", p, twoGPUs, 0, "only one GPU"},
+		{"tensor parallel on a tp 1 profile", p, twoGPUs, 0, "has tp 1, settings.tp is 2"},
+		{"pipeline parallel", p, stages, 0, "pp 2: transformers' continuous batching has no pipeline stages"},
 		{"negative slope", p, o, -1, "cpu_per_kv_token_ms -1"},
 		{"1-D cpu table", &oneD, o, 0, "needs cpu_overheads.csv with a num_tokens column"},
 	} {

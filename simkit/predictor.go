@@ -50,12 +50,12 @@ var perLayerOps = []layerOp{
 //	       + kv_cache_save(T) if profiled
 //	       + Σ over prefill chunks attn_prefill(chunk, context before the chunk)
 //	       + attn_decode(number of decodes, mean decode context)
-//	       + 2 × all_reduce(T × hidden × dtype bytes) when tp > 1
+//	       + 2 × all_reduce(T × hidden × dtype bytes) when tp > 1 (StepTime.CommS)
 //	kernel = layer × layers/pp
 //	       + on the first stage emb(T), if profiled and the model runs its LM head
 //	       + on the last stage final_norm(T) + lm_head(B) + sampler(B) when it does,
 //	         with B the number of sequences in the batch (one logit row each)
-//	       + send_recv(T × hidden × dtype bytes) on every stage but the last
+//	       + send_recv(T × hidden × dtype bytes) on every stage but the last (CommS too)
 //	cpu    = CPU time at B (or at (B, T) for a 2-D table) when o.CPUOverhead, else 0
 //	launch = launch_median likewise, 0 when not profiled
 //	total  = cpu + max(kernel, launch)
@@ -191,8 +191,13 @@ func (pr *profilePredictor) Predict(b Batch) (StepTime, error) {
 		v, err = pr.decode.at(float64(decodes), float64(context)/float64(decodes), lk)
 		layer += v
 	}
-	add(pr.allReduce, t*pr.bytesPerToken, 2)
-	kernel := layer * pr.layersPerStage
+	comm := 0.0 // per layer, then per stage
+	if pr.allReduce != nil && err == nil {
+		v, err = pr.allReduce.at(t*pr.bytesPerToken, lk)
+		comm = 2 * v
+	}
+	kernel := (layer + comm) * pr.layersPerStage
+	comm *= pr.layersPerStage
 	layer = 0
 	if pr.lmHead && b.Stage == 0 {
 		add(pr.emb, t, 1)
@@ -202,8 +207,10 @@ func (pr *profilePredictor) Predict(b Batch) (StepTime, error) {
 		add(pr.lmHeadT, bs, 1)
 		add(pr.sampl, bs, 1)
 	}
-	if b.Stage < pr.lastStage {
-		add(pr.sendRecv, t*pr.bytesPerToken, 1)
+	if b.Stage < pr.lastStage && pr.sendRecv != nil && err == nil {
+		v, err = pr.sendRecv.at(t*pr.bytesPerToken, lk)
+		layer += v
+		comm += v
 	}
 	kernel += layer
 	cpu, launch := 0.0, 0.0
@@ -224,7 +231,7 @@ func (pr *profilePredictor) Predict(b Batch) (StepTime, error) {
 		return StepTime{}, err
 	}
 	total := cpu + max(kernel, launch)
-	return StepTime{KernelS: kernel * 1e-3, CPUS: (total - kernel) * 1e-3, TotalS: total * 1e-3}, nil
+	return StepTime{KernelS: kernel * 1e-3, CommS: comm * 1e-3, CPUS: (total - kernel) * 1e-3, TotalS: total * 1e-3}, nil
 }
 
 // Warnings lists the look-ups extrapolated so far, one line per table.

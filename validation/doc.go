@@ -43,7 +43,9 @@
 // repetitions: step-count error, the share of steps whose batch composition matches
 // position by position, mean duration per kind, and BusyAttribution, which splits
 // the error of the total busy time exactly into execution (same steps, other
-// durations), scheduling (other numbers of steps of each kind) and capture parts.
+// durations), scheduling (other numbers of steps of each kind) and capture parts;
+// on several GPUs, CommAttribution splits the execution part further into the
+// collectives between GPUs (Step.CommS) and compute, where the real steps measured it.
 // WritePerfetto writes both sides as a Chrome trace-event JSON file for Perfetto;
 // PlotSteps draws step durations over time as a PNG.
 package validation

@@ -144,6 +144,15 @@ func writeSteps(b *strings.Builder, st StepComparison) {
 	fmt.Fprintf(b, "\nBusy time per repetition: real %s ms, sim %s ms (%s ms), of which execution %s, scheduling %s, "+
 		"capture %s ms; dominant: %s.\n", ms(a.RealBusyS), ms(a.SimBusyS), signedMs(a.Total), signedMs(a.Execution),
 		signedMs(a.Scheduling), signedMs(a.Capture), orNone(st.Dominant()))
+	if c := a.Comm; c != nil {
+		fmt.Fprintf(b, "\nCommunication between GPUs: sim %s ms per repetition (%s of sim busy)", ms(c.SimCommS), pct(c.SimShare))
+		if c.Measured {
+			fmt.Fprintf(b, ", real %s ms; execution error = communication %s ms + compute %s ms.\n", ms(c.RealCommS),
+				signedMs(c.Communication), signedMs(c.Compute))
+		} else {
+			fmt.Fprintf(b, "; %s.\n", c.Unsplit)
+		}
+	}
 }
 
 func dedupe(items []string) []string {

@@ -30,6 +30,10 @@ type Step struct {
 	// counts), where the driver measured them (hfcb --step-phases); diagnostic data,
 	// not judged.
 	Phases map[string]float64 `json:"phases,omitempty"`
+	// CommS is the part of DurationS spent in collectives between GPUs (tensor-parallel
+	// all-reduces, pipeline send/recv): the simulator's prediction, or a real side's
+	// measurement where it has one; 0 on one GPU or where unknown.
+	CommS float64 `json:"comm_s,omitempty"`
 }
 
 // StepItem is one request's share of a step: its prefill query tokens (0 for a

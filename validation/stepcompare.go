@@ -47,6 +47,10 @@ type StepKindRow struct {
 	RelErr float64 `json:"rel_err"`
 	// Missing is "", "real" or "sim": the side without a step of this kind.
 	Missing string `json:"missing"`
+	// RealCommMeanS and SimCommMeanS are the mean communication time per step
+	// (Step.CommS) on each side; 0 where a side reports none.
+	RealCommMeanS float64 `json:"real_comm_mean_s,omitempty"`
+	SimCommMeanS  float64 `json:"sim_comm_mean_s,omitempty"`
 }
 
 // BusyAttribution splits the error of the total busy time Σ step durations (sim −
@@ -74,6 +78,32 @@ type BusyAttribution struct {
 	Execution  float64 `json:"execution"`
 	Scheduling float64 `json:"scheduling"`
 	Capture    float64 `json:"capture"`
+	// Comm splits Execution into communication and compute where the steps say how
+	// much of them was communication (Step.CommS); nil when neither side does.
+	Comm *CommAttribution `json:"comm,omitempty"`
+}
+
+// CommAttribution splits the execution error into the collectives between GPUs and
+// the rest (compute and CPU), per kind k ≠ capture, with c the mean Step.CommS:
+//
+//	Communication = Σ nReal_k · (cSim_k − cReal_k)
+//	Compute       = Σ nReal_k · ((dSim_k − cSim_k) − (dReal_k − cReal_k))
+//
+// which sum to Execution. The split needs the real communication time, which only a
+// real side that measured it per step has (Measured: every timed real step carries
+// CommS > 0); otherwise Communication and Compute stay 0 and only the predicted
+// communication is reported, with the reason in Unsplit.
+type CommAttribution struct {
+	// SimCommS is the predicted communication per repetition (Σ sim CommS) and
+	// SimShare its share of SimBusyS; RealCommS the measured one (mean per repetition).
+	SimCommS  float64 `json:"sim_comm_s"`
+	SimShare  float64 `json:"sim_share"`
+	RealCommS float64 `json:"real_comm_s"`
+	Measured  bool    `json:"measured"`
+	// Communication and Compute sum to Execution when Measured.
+	Communication float64 `json:"communication"`
+	Compute       float64 `json:"compute"`
+	Unsplit       string  `json:"unsplit,omitempty"`
 }
 
 // Dominant names the attribution part of largest magnitude: "execution",
@@ -129,23 +159,28 @@ func CompareSteps(real [][]Step, sim []Step) (StepComparison, error) {
 
 	// Per kind: count and summed duration on each side (real pooled).
 	type acc struct {
-		n int
-		s float64
+		n    int
+		s, c float64 // summed durations and communication times
 	}
 	realAcc, simAcc := map[StepKind]acc{}, map[StepKind]acc{}
+	realMeasured, anyComm := true, false
 	for _, rep := range realT {
 		for _, s := range rep {
 			a := realAcc[s.Kind()]
-			realAcc[s.Kind()] = acc{a.n + 1, a.s + s.DurationS}
+			realAcc[s.Kind()] = acc{a.n + 1, a.s + s.DurationS, a.c + s.CommS}
 			out.Attribution.RealBusyS += s.DurationS
+			realMeasured = realMeasured && s.CommS > 0
+			anyComm = anyComm || s.CommS > 0
 		}
 	}
 	out.Attribution.RealBusyS /= reps
 	for _, s := range simT {
 		a := simAcc[s.Kind()]
-		simAcc[s.Kind()] = acc{a.n + 1, a.s + s.DurationS}
+		simAcc[s.Kind()] = acc{a.n + 1, a.s + s.DurationS, a.c + s.CommS}
 		out.Attribution.SimBusyS += s.DurationS
+		anyComm = anyComm || s.CommS > 0
 	}
+	var comm CommAttribution
 	at := &out.Attribution
 	at.Total = at.SimBusyS - at.RealBusyS
 
@@ -156,18 +191,19 @@ func CompareSteps(real [][]Step, sim []Step) (StepComparison, error) {
 		}
 		row := StepKindRow{Kind: k, RealCount: float64(ra.n) / reps, SimCount: sa.n}
 		if ra.n > 0 {
-			row.RealMeanS = ra.s / float64(ra.n)
+			row.RealMeanS, row.RealCommMeanS = ra.s/float64(ra.n), ra.c/float64(ra.n)
 		}
 		if sa.n > 0 {
-			row.SimMeanS = sa.s / float64(sa.n)
+			row.SimMeanS, row.SimCommMeanS = sa.s/float64(sa.n), sa.c/float64(sa.n)
 		}
 		// Durations for the attribution: a missing side takes the other's mean.
 		dReal, dSim := row.RealMeanS, row.SimMeanS
+		cReal, cSim := row.RealCommMeanS, row.SimCommMeanS
 		switch {
 		case ra.n == 0:
-			row.Missing, dReal = "real", dSim
+			row.Missing, dReal, cReal = "real", dSim, cSim
 		case sa.n == 0:
-			row.Missing, dSim = "sim", dReal
+			row.Missing, dSim, cSim = "sim", dReal, cReal
 		default:
 			row.RelErr = relErr(row.RealMeanS, row.SimMeanS)
 		}
@@ -177,10 +213,32 @@ func CompareSteps(real [][]Step, sim []Step) (StepComparison, error) {
 		} else {
 			at.Execution += nReal * (dSim - dReal)
 			at.Scheduling += (nSim - nReal) * dSim
+			comm.Communication += nReal * (cSim - cReal)
+			comm.Compute += nReal * ((dSim - cSim) - (dReal - cReal))
 		}
+		comm.SimCommS += sa.c
+		comm.RealCommS += ra.c / reps
 		out.ByKind = append(out.ByKind, row)
 	}
+	if anyComm {
+		at.Comm = finishComm(comm, realMeasured, at.SimBusyS)
+	}
 	return out, nil
+}
+
+// finishComm completes the communication split, or withdraws it when the real steps
+// did not all report their communication time.
+func finishComm(c CommAttribution, measured bool, simBusyS float64) *CommAttribution {
+	c.Measured = measured
+	if simBusyS > 0 {
+		c.SimShare = c.SimCommS / simBusyS
+	}
+	if !measured {
+		c.Communication, c.Compute, c.RealCommS = 0, 0, 0
+		c.Unsplit = "the real steps do not all report their communication time (step comm_s), so the execution " +
+			"error cannot be split into communication and compute"
+	}
+	return &c
 }
 
 // timedSteps returns the steps that are not warm-up steps, in order.

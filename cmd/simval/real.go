@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,9 +85,9 @@ func runReal(cmd *cobra.Command, f realFlags) error {
 			run.Meta.Settings = tgt.Settings // a server does not report its resolved settings
 		}
 	} else {
-		spec := realkit.DriverSpec{Engine: f.engine, Python: f.python, Args: f.driverArgs}
-		if f.model != "" {
-			spec.Args = append(spec.Args, "--model", f.model)
+		var spec realkit.DriverSpec
+		if spec, err = driverSpec(f, tgt); err != nil {
+			return err
 		}
 		bar := newBar(len(reqs)*f.repetitions, stderr)
 		runner := realkit.RunDriver
@@ -135,6 +137,25 @@ func runReal(cmd *cobra.Command, f realFlags) error {
 		fmt.Fprintf(stderr, "wrote %s (%d repetitions)\n", out, len(run.Repetitions))
 	}
 	return err
+}
+
+// driverSpec is the driver launch for target tgt: a target with settings.tp > 1 runs
+// that many ranks under torchrun (realkit.DriverSpec.TP), and the hfcb driver builds
+// the target's own model with random weights (--model-spec, the target's model as
+// JSON) unless --model names a folder.
+func driverSpec(f realFlags, tgt *targets.Target) (realkit.DriverSpec, error) {
+	spec := realkit.DriverSpec{Engine: f.engine, Python: f.python, Args: slices.Clone(f.driverArgs), TP: tgt.Settings.TP}
+	switch {
+	case f.model != "":
+		spec.Args = append(spec.Args, "--model", f.model)
+	case f.engine == "hfcb":
+		js, err := json.Marshal(tgt.Model)
+		if err != nil {
+			return spec, fmt.Errorf("target %s: model: %w", tgt.Name, err)
+		}
+		spec.Args = append(spec.Args, "--model-spec", string(js))
+	}
+	return spec, nil
 }
 
 // newBar shows a progress bar on a terminal only; it writes to stderr, never stdout.

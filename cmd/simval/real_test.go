@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/simval/simval/realkit"
+	"github.com/simval/simval/simkit"
+	"github.com/simval/simval/targets"
 )
 
 // TestRealKeepsWhatACrashedRunFinished replays a scenario on the fake engine (the
@@ -38,4 +41,28 @@ func TestRealKeepsWhatACrashedRunFinished(t *testing.T) {
 	assert.Len(t, partial.Repetitions[0].Records, 3)
 	_, err = os.Stat(out)
 	require.NoError(t, err, "the complete baseline from the first run is untouched")
+}
+
+func TestDriverSpecFollowsTheTarget(t *testing.T) {
+	tgt, err := targets.Lookup(h200)
+	require.NoError(t, err)
+	spec, err := driverSpec(realFlags{engine: "hfcb", driverArgs: []string{"--no-cuda-graph"}}, tgt)
+	require.NoError(t, err)
+	assert.Equal(t, 1, spec.TP)
+	require.Len(t, spec.Args, 3)
+	assert.Equal(t, []string{"--no-cuda-graph", "--model-spec"}, spec.Args[:2])
+	var m simkit.ModelSpec
+	require.NoError(t, json.Unmarshal([]byte(spec.Args[2]), &m))
+	assert.Equal(t, tgt.Model, m, "the driver builds the target's model")
+
+	tp2 := *tgt
+	tp2.Settings.TP = 2
+	spec, err = driverSpec(realFlags{engine: "hfcb", model: "/models/q"}, &tp2)
+	require.NoError(t, err)
+	assert.Equal(t, 2, spec.TP, "a tp 2 target launches two ranks")
+	assert.Equal(t, []string{"--model", "/models/q"}, spec.Args, "a model folder replaces the spec")
+
+	spec, err = driverSpec(realFlags{engine: "fake"}, &tp2)
+	require.NoError(t, err)
+	assert.Empty(t, spec.Args, "only the hfcb driver takes a model spec")
 }

@@ -2,7 +2,7 @@
 
 Usage: fake_driver.py --trace T [--step-s S] [--prefill-s S] [--load-s S]
        [--crash-after K [--crash-mode raise|exit]] [--short-id ID] [--spawn-child]
-       [--ignore-term] plus the common replay flags.
+       [--ignore-term] [--tp N] plus the common replay flags.
 """
 
 import argparse
@@ -17,7 +17,7 @@ def make_adapter(args):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     return fake_engine.FakeEngine(step_s=args.step_s, prefill_s=args.prefill_s, load_s=args.load_s,
                                   crash_after=args.crash_after, crash_mode=args.crash_mode, short_id=args.short_id,
-                                  spawn_child=args.spawn_child, announce=True)
+                                  spawn_child=args.spawn_child, announce=True, tp=args.tp)
 
 
 def parser():
@@ -30,6 +30,7 @@ def parser():
     p.add_argument("--short-id", default=None, help="report one token too few for this request")
     p.add_argument("--spawn-child", action="store_true", help="start a sleeping grandchild process")
     p.add_argument("--ignore-term", action="store_true", help="ignore SIGTERM")
+    p.add_argument("--tp", type=int, default=1, help="ranks of the launch, as the hfcb driver's --tp")
     return p
 
 

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 
+import hfcb_dist
 import replay
 
 
@@ -37,7 +38,8 @@ class FakeEngine(replay.EngineAdapter):
     name = "fake"
 
     def __init__(self, *, clock=None, sleep=None, step_s=0.01, prefill_s=0.02, submit_cost_s=0.0, load_s=0.0,
-                 crash_after=None, crash_mode="raise", short_id=None, spawn_child=False, announce=False):
+                 crash_after=None, crash_mode="raise", short_id=None, spawn_child=False, announce=False, tp=1,
+                 environ=None):
         self._clock = clock or time.perf_counter
         self._sleep = sleep or time.sleep
         self.step_s, self.prefill_s, self.submit_cost_s, self.load_s = step_s, prefill_s, submit_cost_s, load_s
@@ -50,6 +52,11 @@ class FakeEngine(replay.EngineAdapter):
         self.steps_on = False
         self.steps = []
         self.submissions = []  # (id, clock at submit) for tests
+        # --tp N: the fake checks its launch as the hfcb driver does, so that Go's
+        # torchrun path can be tested with a launcher stub and no torch.
+        self.tp = tp
+        self.launch = hfcb_dist.launch_from_env(os.environ if environ is None else environ)
+        hfcb_dist.check_tp(self.launch, tp)
 
     def clock(self) -> float:
         return self._clock()
@@ -67,6 +74,12 @@ class FakeEngine(replay.EngineAdapter):
 
     def enable_steps(self) -> None:
         self.steps_on = True
+
+    def follow(self) -> None:
+        # Nothing to mirror: the fake has no collectives. Saying so on stderr lets a test
+        # see that the follower rank ran (and wrote nothing on stdout).
+        print(f"fake engine: rank {self.launch.rank} of {self.launch.world_size} following", file=sys.stderr,
+              flush=True)
 
     def submit(self, req, due):
         if self.submit_cost_s:
@@ -109,13 +122,15 @@ class FakeEngine(replay.EngineAdapter):
         return steps
 
     def resolved_settings(self):
-        return {"scheduler": "fake", "token_budget": 512, "max_seqs": 8, "block_size": 16, "tp": 1, "pp": 1,
+        return {"scheduler": "fake", "token_budget": 512, "max_seqs": 8, "block_size": 16, "tp": self.tp, "pp": 1,
                 "attention_backend": "none", "dtype": "none", "cuda_graphs": False, "model": "fake"}
 
     def describe(self):
         config = {"step_s": self.step_s, "prefill_s": self.prefill_s}
         if self.child is not None:
             config["child_pid"] = self.child.pid
+        if self.launch.world_size > 1:
+            config["distributed"] = {"world_size": self.launch.world_size, "tp": self.tp, "rank": self.launch.rank}
         return {"engine_version": "fake-1", "versions": {"fake": "1"},
                 "gpu": {"name": "none", "driver": "none", "cuda": "none", "count": 0},
                 "engine_config": config, "model": {"name": "fake"}}

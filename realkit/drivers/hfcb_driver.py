@@ -6,19 +6,30 @@ graphs, EOS disabled) and replays the trace with ``record_timestamps=True``: tok
 times are the engine's own ``time.perf_counter()`` stamps, taken when each token is
 appended on the host.
 
-Usage: hfcb_driver.py --trace T [--model DIR] [--attn paged|sdpa] [--block-size 256]
-       [--num-blocks N] [--max-batch-tokens N] [--max-requests-per-batch N]
+With --tp N it runs as N ranks under torch.distributed.run, the model sharded by
+transformers' tensor-parallel plan (hfcb_dist.py says how); rank 0 replays.
+
+Usage: hfcb_driver.py --trace T [--model DIR | --model-spec JSON] [--attn paged|sdpa]
+       [--block-size 256] [--num-blocks N] [--max-batch-tokens N] [--max-requests-per-batch N]
        [--max-memory-percent F] [--no-cuda-graph] [--scheduler fifo|prefill_first]
-       [--engine-warmup] [--dtype bfloat16] plus the common replay flags.
+       [--engine-warmup] [--dtype bfloat16] [--tp N [--random-checkpoint DIR]]
+       plus the common replay flags.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 
 import hfcb_api as api
+import hfcb_dist
 import replay
 
 
@@ -29,7 +40,18 @@ class HFCBAdapter(replay.EngineAdapter):
     def __init__(self, args):
         self.args = args
         self.torch = self.tf = self.model = self.cfg = self.cbc = self.mgr = None
-        self.model_name = api.QWEN3_0_6B_NAME if not args.model else args.model
+        self.launch = hfcb_dist.launch_from_env(os.environ)
+        hfcb_dist.check_tp(self.launch, args.tp)
+        self.model_name, self.config_kwargs = api.QWEN3_0_6B_NAME, dict(api.QWEN3_0_6B)
+        if args.model_spec:
+            if args.model:
+                raise replay.EngineError("--model and --model-spec exclude each other")
+            self.model_name, self.config_kwargs = hfcb_dist.config_from_spec(args.model_spec, args.dtype)
+        if args.model:
+            self.model_name = args.model
+        elif args.tp > 1:
+            hfcb_dist.check_divisible(self.config_kwargs, args.tp)
+        self.checkpoint = ""  # the random checkpoint a TP launch loaded
         self.max_new_tokens = 1
         self.started = False
         self.counter = 0
@@ -54,7 +76,7 @@ class HFCBAdapter(replay.EngineAdapter):
         if not torch.cuda.is_available():
             raise replay.EngineError(f"torch {torch.__version__} sees no CUDA device")
         torch.manual_seed(self.args.seed)
-        self.model = self._build_model()
+        self.model = self._build_tp_model() if self.launch.world_size > 1 else self._build_model()
         self.cfg = self.model.config
         self.vocab_hi = min(int(self.cfg.vocab_size), api.FIRST_SPECIAL_ID)
         self.cbc = self._build_cb_config()
@@ -68,6 +90,8 @@ class HFCBAdapter(replay.EngineAdapter):
                 raise replay.EngineError(f"continuous batching manager {type(self.mgr).__name__} has no {method}()")
         api.accepted_kwargs(self.mgr.add_request, {"request_id": "x", "max_new_tokens": 1, "record_timestamps": True},
                             "manager.add_request", required=("request_id", "max_new_tokens", "record_timestamps"))
+        if self.launch.world_size > 1:
+            self._check_tp_manager()
 
     def _model_dtype(self):
         dtype = getattr(self.torch, self.args.dtype, None)
@@ -81,11 +105,16 @@ class HFCBAdapter(replay.EngineAdapter):
             auto = api.find_attr([tf], "AutoModelForCausalLM")
             return auto.from_pretrained(self.args.model, attn_implementation=attn, dtype=dtype,
                                         device_map="cuda").eval()
+        return self._random_model("cuda")
+
+    def _random_model(self, device):
+        """The target's configuration with random weights, built on device."""
+        tf, dtype, attn = self.tf, self._model_dtype(), self.args.attn
         cfg_cls = api.find_attr([tf], "Qwen3Config")
         model_cls = api.find_attr([tf], "Qwen3ForCausalLM")
-        cfg = cfg_cls(**api.QWEN3_0_6B, rope_theta=api.QWEN3_ROPE_THETA)
+        cfg = cfg_cls(**self.config_kwargs, rope_theta=api.QWEN3_ROPE_THETA)
         self._pin_rope_theta(cfg)
-        with self.torch.device("cuda"):
+        with self.torch.device(device):
             try:
                 model = model_cls._from_config(cfg, attn_implementation=attn, dtype=dtype)
             except TypeError as e:
@@ -93,6 +122,108 @@ class HFCBAdapter(replay.EngineAdapter):
                     raise
                 model = model_cls._from_config(cfg, attn_implementation=attn, torch_dtype=dtype)
         return model.eval()
+
+    # -- tensor parallelism -------------------------------------------------------------
+
+    def _build_tp_model(self):
+        """This rank's shard: the process group on this rank's GPU, then
+        from_pretrained(tp_plan="auto") of --model or of a random checkpoint, checked to
+        be sharded."""
+        torch, tf = self.torch, self.tf
+        os.environ.setdefault(hfcb_dist.GRAPH_MIXING_ENV, "0")  # before init_process_group
+        torch.cuda.set_device(self.launch.local_rank)
+        if not torch.distributed.is_initialized():
+            torch.distributed.init_process_group("nccl", device_id=torch.device("cuda", self.launch.local_rank))
+        path = self.args.model or self._random_checkpoint()
+        auto = api.find_attr([tf], "AutoModelForCausalLM")
+        model = auto.from_pretrained(path, attn_implementation=self.args.attn, dtype=self._model_dtype(),
+                                     tp_plan="auto").eval()
+        cfg = model.config
+        kwargs = {"hidden_size": cfg.hidden_size, "intermediate_size": cfg.intermediate_size,
+                  "num_attention_heads": cfg.num_attention_heads, "num_key_value_heads": cfg.num_key_value_heads}
+        hfcb_dist.check_divisible(kwargs, self.launch.world_size)
+        weight = model.model.layers[0].mlp.down_proj.weight
+        local = weight.to_local() if callable(getattr(weight, "to_local", None)) else weight
+        hfcb_dist.check_sharded(tuple(local.shape), kwargs, self.launch.world_size)
+        return model
+
+    def _random_checkpoint(self) -> str:
+        """Rank 0 saves the random-weight model once into a folder keyed by its marker
+        (reused while the marker matches); every rank waits for it at a barrier."""
+        key = hfcb_dist.checkpoint_key(self.model_name, self.config_kwargs, self.args.seed, self.args.dtype)
+        slug = re.sub(r"[^A-Za-z0-9.]+", "-", self.model_name).strip("-")
+        folder = self.args.random_checkpoint or os.path.join(tempfile.gettempdir(),
+                                                             f"simval-random-{slug}-seed{self.args.seed}")
+        marker = os.path.join(folder, hfcb_dist.MARKER_FILE)
+        if self.launch.leader and hfcb_dist.read_marker(marker) != key:
+            shutil.rmtree(folder, ignore_errors=True)
+            start = time.perf_counter()
+            model = self._random_model(self.torch.device("cuda", self.launch.local_rank))
+            model.save_pretrained(folder)
+            del model
+            self.torch.cuda.empty_cache()
+            hfcb_dist.write_marker(marker, key)
+            print(f"hfcb driver: random checkpoint written to {folder} in {time.perf_counter() - start:.1f} s",
+                  file=sys.stderr)
+        self.torch.distributed.barrier()
+        if hfcb_dist.read_marker(marker) != key:
+            raise replay.EngineError(f"random checkpoint {folder}: its marker does not match this model after "
+                                     "rank 0 wrote it (is the folder shared by another run?)")
+        self.checkpoint = folder
+        return folder
+
+    def _check_tp_manager(self):
+        """Under TP the manager must coordinate its ranks (transformers'
+        continuous_batching/distributed.py: rank 0 owns the queue and broadcasts the
+        schedule). A manager without that would schedule each rank on its own, and the
+        ranks' batches, hence their collectives, would diverge."""
+        is_driver = getattr(self.mgr, "is_tp_driver", None)
+        if not isinstance(is_driver, bool):
+            raise replay.EngineError(
+                f"transformers {self.tf.__version__}: the continuous-batching manager has no is_tp_driver, so it "
+                "cannot keep tensor-parallel ranks in step; --tp needs a transformers whose manager coordinates "
+                "its ranks")
+        if is_driver != self.launch.leader:
+            raise replay.EngineError(f"rank {self.launch.rank}: the manager says is_tp_driver={is_driver}, but only "
+                                     "rank 0 should drive")
+
+    def follow(self):
+        """A follower rank starts its manager (warming up the engine as rank 0 does) and
+        waits for its generation thread, which ends when rank 0 stops the manager."""
+        self.engine_warmup()
+        thread = getattr(self.mgr, "_generation_thread", None)
+        if thread is None:
+            raise replay.EngineError("follower: the manager has no generation thread to wait for")
+        thread.join()
+        self.started = False  # rank 0 stopped it
+
+    def _interconnect(self) -> dict:
+        """How the ranks' GPUs are linked: nvidia-smi topo -m, and torch's peer access."""
+        world = self.launch.world_size
+        try:
+            text = subprocess.run(["nvidia-smi", "topo", "-m"], capture_output=True, text=True, timeout=20,
+                                  check=True).stdout
+        except (OSError, subprocess.SubprocessError) as e:
+            print(f"hfcb driver: nvidia-smi topo -m: {e}", file=sys.stderr)
+            text = ""
+        p2p = {}
+        for a in range(world):
+            for b in range(a + 1, world):
+                p2p[f"GPU{a}-GPU{b}"] = bool(self.torch.cuda.can_device_access_peer(a, b))
+        return hfcb_dist.interconnect(hfcb_dist.parse_topo(text), world, p2p)
+
+    def _distributed(self) -> dict:
+        nccl = getattr(getattr(self.torch.cuda, "nccl", None), "version", None)
+        return {
+            "launcher": "torch.distributed.run",
+            "world_size": self.launch.world_size,
+            "tp": self.launch.world_size,
+            "backend": "nccl",
+            "nccl": ".".join(str(v) for v in nccl()) if callable(nccl) else "unknown",
+            "interconnect": self._interconnect(),
+            "env": hfcb_dist.collective_env(os.environ),
+            "omp_num_threads": os.environ.get("OMP_NUM_THREADS", ""),
+        }
 
     @staticmethod
     def _pin_rope_theta(cfg):
@@ -262,7 +393,9 @@ class HFCBAdapter(replay.EngineAdapter):
     # -- provenance -------------------------------------------------------------------
 
     def resolved_settings(self):
-        return api.resolved_settings(self.mgr, self.cbc, self.model, self.model_name)
+        settings = api.resolved_settings(self.mgr, self.cbc, self.model, self.model_name)
+        settings["tp"] = self.launch.world_size  # checked: the model is sharded over the launch
+        return settings
 
     def describe(self):
         bp = getattr(self.mgr, "batch_processor", None)
@@ -282,7 +415,11 @@ class HFCBAdapter(replay.EngineAdapter):
         }
         model = api.jsonable(self.cfg.to_dict())
         model["weights"] = self.args.model or f"random (torch.manual_seed({self.args.seed}))"
+        if self.checkpoint:
+            model["weights"] += f", saved to {self.checkpoint} and loaded sharded (tp_plan=auto)"
         model["name"] = self.model_name
+        if self.launch.world_size > 1:
+            config["distributed"] = self._distributed()
         return {
             "engine_version": self.tf.__version__,
             "versions": {"torch": self.torch.__version__, "transformers": self.tf.__version__},
@@ -300,6 +437,12 @@ class HFCBAdapter(replay.EngineAdapter):
 def parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default=None, help="local model directory; default: Qwen3-0.6B config, random weights")
+    p.add_argument("--model-spec", default=None,
+                   help="JSON of the target's model (simkit.ModelSpec): random weights of that Qwen3 configuration")
+    p.add_argument("--tp", type=int, default=1,
+                   help="tensor-parallel degree: run under torch.distributed.run with this many ranks")
+    p.add_argument("--random-checkpoint", default=None,
+                   help="with --tp and random weights: folder for the random checkpoint (default: under $TMPDIR)")
     p.add_argument("--attn", default="paged|sdpa", help="attn_implementation")
     p.add_argument("--dtype", default="bfloat16")
     p.add_argument("--block-size", type=int, default=256)

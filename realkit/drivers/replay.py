@@ -108,6 +108,12 @@ class EngineAdapter:
     def enable_steps(self) -> None:
         raise EngineError(f"engine {self.name} cannot report steps")
 
+    def follow(self) -> None:
+        """On a rank other than 0 of a multi-process launch (torchrun), after load: runs
+        this rank's share of the engine until rank 0 stops it. Rank 0 replays and speaks
+        the protocol; followers are silent on stdout."""
+        raise EngineError(f"engine {self.name} cannot run as a follower rank of a multi-process launch")
+
     def submit(self, req: TraceRequest, due: float) -> None:
         raise NotImplementedError
 
@@ -398,7 +404,32 @@ def run_driver(adapter: EngineAdapter, args, emitter: Emitter) -> int:
         return 143 if isinstance(e, Terminated) else 1
 
 
-STEP_FIELDS = ("items", "q_tokens", "kv_read", "q_pad", "kv_pad", "seqk_pad", "captured", "graphs", "phases")
+def run_follower(adapter: EngineAdapter, args) -> int:
+    """A rank other than 0: loads the engine and follows rank 0 until it stops. It writes
+    no protocol line; its failures go to stderr and its exit code to the launcher, which
+    then stops rank 0 as well."""
+    try:
+        adapter.plan(read_trace(args.trace))
+        adapter.load()
+        adapter.follow()
+        adapter.stop()
+        return 0
+    except BaseException as e:  # noqa: BLE001 - reported on stderr
+        traceback.print_exc(file=sys.stderr)
+        print(f"follower rank: {type(e).__name__}: {e}", file=sys.stderr)
+        return 143 if isinstance(e, Terminated) else 1
+
+
+def launch_rank(environ) -> int:
+    """This process's rank in a torchrun launch (RANK), 0 without one. A malformed RANK
+    counts as 0 here; the adapter's own launch check names it."""
+    try:
+        return int(environ.get("RANK", "0"))
+    except ValueError:
+        return 0
+
+
+STEP_FIELDS = ("items", "q_tokens", "kv_read", "q_pad", "kv_pad", "seqk_pad", "captured", "graphs", "comm_s", "phases")
 
 
 def emit_steps(adapter: EngineAdapter, emitter: Emitter, rep: int, t0: float, warm_steps=()) -> None:
@@ -448,7 +479,12 @@ def main(make_adapter, parser: argparse.ArgumentParser, argv=None) -> NoReturn:
     and exits the process with run_driver's code."""
     add_common_args(parser)
     args = parser.parse_args(argv)
-    emitter = Emitter(protocol_stream())
+    stream = protocol_stream()
+    follower = launch_rank(os.environ) > 0
+    if follower:
+        stream.close()  # only rank 0 speaks the protocol; this rank's fd 1 is stderr
+        stream = open(os.devnull, "w", encoding="utf-8")
+    emitter = Emitter(stream)
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         adapter = make_adapter(args)
@@ -457,7 +493,7 @@ def main(make_adapter, parser: argparse.ArgumentParser, argv=None) -> NoReturn:
         emitter.emit("error", message=f"building the adapter: {type(e).__name__}: {e}", fatal=True)
         sys.stderr.flush()
         os._exit(1)
-    code = run_driver(adapter, args, emitter)
+    code = run_follower(adapter, args) if follower else run_driver(adapter, args, emitter)
     # Leave at once: every line is flushed, and engine threads (the transformers
     # generation loop is not a daemon thread; Ray) must not keep the process alive.
     sys.stderr.flush()

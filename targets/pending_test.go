@@ -1,0 +1,31 @@
+package targets
+
+import (
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The pending tensor-parallel target loads as a target without a profile or baselines
+// (what it will be in the catalog once measured), and its shapes split over its ranks.
+func TestPendingTPTargetLoads(t *testing.T) {
+	all, err := Load(os.DirFS("testdata"), "pending")
+	require.NoError(t, err)
+	require.Len(t, all, 1)
+	tg := all[0]
+	assert.Equal(t, "h200x2-hfcb-tp2-qwen3-8b", tg.Name)
+	assert.Equal(t, 2, tg.Settings.TP)
+	assert.Equal(t, tg.Model.Name, tg.Settings.Model)
+	assert.Empty(t, tg.Profile)
+	bl, err := tg.Baselines()
+	require.NoError(t, err)
+	assert.Empty(t, bl)
+	_, err = tg.SimOptions(true, false)
+	assert.ErrorContains(t, err, "has no profile bundle yet")
+	for name, v := range map[string]int{"q_heads": tg.Model.QHeads, "kv_heads": tg.Model.KVHeads,
+		"intermediate": tg.Model.Intermediate} {
+		assert.Zero(t, v%tg.Settings.TP, "%s %d must split over tp %d", name, v, tg.Settings.TP)
+	}
+}
