@@ -99,13 +99,12 @@ func Evaluate(ctx context.Context, sc *scenarios.Scenario, tgt *targets.Target, 
 	// Judge each statistic at the larger of its bound and its measured noise, and only
 	// where it rests on enough values per repetition (pool repeats every repetition
 	// once per realization).
-	noiseSims := sims
+	crit.Noise = validation.NoiseFloors(real.Runs, sims)
 	if out.FirstUseVaries {
-		// Fresh processes' first-use costs vary between realizations as they do between
-		// the real repetitions (each a fresh process), whose half-range measures it.
-		noiseSims = nil
+		// Fresh processes' first-use costs vary between realizations as between the
+		// real repetitions (each a fresh process): the pooled real value averages them.
+		crit.Noise = validation.FirstUseNoiseFloors(real.Runs, sims)
 	}
-	crit.Noise = validation.NoiseFloors(real.Runs, noiseSims)
 	crit.MinSamples, crit.Repetitions = validation.SampleRule, len(real.Runs)*len(sims)
 	ev.Criteria = crit
 	cmp := validation.Compare(realPooled, simPooled, crit)

@@ -18,12 +18,13 @@ import (
 //     step is not reproducible, and the real repetitions of one workload mostly
 //     repeat one phase (steps re-align after every idle gap), so the real value is
 //     one draw of the phase that all repetitions share and the pooling does not
-//     average: a correct expectation lies within about two standard deviations of it.
+//     average: a correct expectation lies within about two standard deviations of it;
+//   - first-use spread, for fresh engine processes (FirstUseNoiseFloors).
 type NoiseFloor struct {
 	Metric Metric
 	Stat   Stat
 	Rel    float64 // the floor, relative to the pooled real value
-	Source string  // "repetitions" or "arrival phase"
+	Source string  // "repetitions", "arrival phase" or "first-use spread"
 	// RepLo, RepHi are the statistic's range over the real repetitions (seconds);
 	// PhaseLo, PhaseHi over the sim's realizations. Zero when not measured.
 	RepLo, RepHi     float64
@@ -39,6 +40,19 @@ func (n NoiseFloor) String() string {
 // repetitions and the simulator's realizations (either may hold one run, which then
 // measures nothing), relative to the statistic of the pooled real runs.
 func NoiseFloors(realRuns, simRuns [][]Record) []NoiseFloor {
+	return noiseFloors(realRuns, simRuns, 1, "arrival phase")
+}
+
+// FirstUseNoiseFloors is NoiseFloors for fresh engine processes: the simulator's
+// realizations place their process at different quantiles of the first-use costs
+// (simkit.FirstUse), so their spread is the process-to-process spread the model
+// predicts, and the pooled real value averages len(realRuns) such processes: a correct
+// expectation lies within about two standard errors, 2·sd/√n, of it.
+func FirstUseNoiseFloors(realRuns, simRuns [][]Record) []NoiseFloor {
+	return noiseFloors(realRuns, simRuns, math.Sqrt(float64(max(len(realRuns), 1))), "first-use spread")
+}
+
+func noiseFloors(realRuns, simRuns [][]Record, sdDivisor float64, simSource string) []NoiseFloor {
 	var pooled []Record
 	for _, r := range realRuns {
 		pooled = append(pooled, r...)
@@ -67,11 +81,11 @@ func NoiseFloors(realRuns, simRuns [][]Record) []NoiseFloor {
 			}
 			if len(phases) > 1 {
 				n.PhaseLo, n.PhaseHi = statRange(phases, m, st)
-				relPhase = 2 * statSD(phases, m, st) / math.Abs(ref)
+				relPhase = 2 * statSD(phases, m, st) / sdDivisor / math.Abs(ref)
 			}
 			n.Rel, n.Source = relRep, "repetitions"
 			if relPhase > relRep {
-				n.Rel, n.Source = relPhase, "arrival phase"
+				n.Rel, n.Source = relPhase, simSource
 			}
 			if n.Rel > 0 {
 				out = append(out, n)
