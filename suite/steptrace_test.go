@@ -1,8 +1,8 @@
 package suite
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"fmt"
 	"io/fs"
 	"path"
