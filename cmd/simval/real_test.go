@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,9 +55,9 @@ func TestDriverSpecFollowsTheTarget(t *testing.T) {
 	var m simkit.ModelSpec
 	require.NoError(t, json.Unmarshal([]byte(spec.Args[2]), &m))
 	assert.Equal(t, tgt.Model, m, "the driver builds the target's model")
-
 	tp2 := *tgt
 	tp2.Settings.TP = 2
+	modelJSON := spec.Args[2]
 	spec, err = driverSpec(realFlags{engine: "hfcb", model: "/models/q"}, &tp2)
 	require.NoError(t, err)
 	assert.Equal(t, 2, spec.TP, "a tp 2 target launches two ranks")
@@ -65,4 +66,18 @@ func TestDriverSpecFollowsTheTarget(t *testing.T) {
 	spec, err = driverSpec(realFlags{engine: "fake"}, &tp2)
 	require.NoError(t, err)
 	assert.Empty(t, spec.Args, "only the hfcb driver takes a model spec")
+
+	// The driver itself accepts that JSON (every field simkit.ModelSpec writes) and
+	// builds the model's configuration from it, the context included.
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 not on PATH: the driver's side of the model spec is not checked")
+	}
+	check := exec.Command(py, "-c", `import sys, hfcb_dist
+name, kw = hfcb_dist.config_from_spec(sys.argv[1], "bfloat16")
+print(name, kw["num_hidden_layers"], kw["max_position_embeddings"])`, modelJSON)
+	check.Dir = "../../realkit/drivers"
+	out, err := check.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Equal(t, fmt.Sprintf("%s %d %d\n", tgt.Model.Name, tgt.Model.Layers, tgt.Model.MaxContext), string(out))
 }

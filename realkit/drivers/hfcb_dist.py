@@ -55,6 +55,8 @@ SPEC_TO_CONFIG = {
     "tied_embeddings": "tie_word_embeddings",
 }
 SPEC_FIELDS = set(SPEC_TO_CONFIG) | {"name", "gated_mlp", "post_attn_norm", "lm_head", "dtype"}
+# Optional fields (simkit.ModelSpec omits them when zero).
+SPEC_OPTIONAL = {"max_context"}
 SPEC_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "float16": "float16", "bfloat16": "bfloat16"}
 
 
@@ -113,7 +115,7 @@ def config_from_spec(text: str, dtype: str) -> tuple:
         raise replay.EngineError(f"--model-spec: not JSON: {e}") from None
     if not isinstance(spec, dict):
         raise replay.EngineError("--model-spec: want a JSON object")
-    unknown, missing = sorted(set(spec) - SPEC_FIELDS), sorted(SPEC_FIELDS - set(spec))
+    unknown, missing = sorted(set(spec) - SPEC_FIELDS - SPEC_OPTIONAL), sorted(SPEC_FIELDS - set(spec))
     if unknown or missing:
         raise replay.EngineError(f"--model-spec: unknown fields {unknown}, missing fields {missing}")
     problems = []
@@ -130,10 +132,14 @@ def config_from_spec(text: str, dtype: str) -> tuple:
         problems.append(f"dtype {spec['dtype']!r} differs from --dtype {dtype}")
     if not isinstance(spec["name"], str) or not spec["name"]:
         problems.append("name is empty")
+    ctx = spec.get("max_context", QWEN3_FIXED["max_position_embeddings"])
+    if isinstance(ctx, bool) or not isinstance(ctx, int) or ctx < 1:
+        problems.append(f"max_context {ctx!r} is not a positive integer")
     if problems:
         raise replay.EngineError("--model-spec: " + "; ".join(problems))
     kwargs = {cfg: spec[key] for key, cfg in SPEC_TO_CONFIG.items()}
     kwargs.update(QWEN3_FIXED)
+    kwargs["max_position_embeddings"] = ctx  # the target's model.max_context
     return spec["name"], kwargs
 
 
