@@ -59,6 +59,10 @@ type RunOptions struct {
 	// line, from the goroutine that reads the driver's stdout.
 	Progress func(Event)
 
+	// dir, if set, is an existing directory the driver runs from (and that is kept),
+	// instead of a fresh temporary one (RunRestarts).
+	dir string
+
 	// afterFunc starts the ready timer: it calls f after d unless the returned stop is
 	// called first (time.AfterFunc when nil; tests fire it on an event instead).
 	afterFunc func(d time.Duration, f func()) (stop func() bool)
@@ -199,9 +203,10 @@ func prepare(spec DriverSpec, trace []byte, opts RunOptions) (dir string, argv [
 			return "", nil, err
 		}
 	}
-	dir, err = os.MkdirTemp("", "simval-"+spec.Engine+"-*")
-	if err != nil {
-		return "", nil, fmt.Errorf("realkit: %w", err)
+	if dir = opts.dir; dir == "" {
+		if dir, err = os.MkdirTemp("", "simval-"+spec.Engine+"-*"); err != nil {
+			return "", nil, fmt.Errorf("realkit: %w", err)
+		}
 	}
 	if _, err = WriteDrivers(dir, spec.Engine); err == nil {
 		err = os.WriteFile(filepath.Join(dir, "trace.jsonl"), trace, 0o644)

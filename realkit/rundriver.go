@@ -41,7 +41,9 @@ func RunDriver(ctx context.Context, spec DriverSpec, reqs []scenarios.Request, o
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	if opts.dir == "" {
+		defer os.RemoveAll(dir)
+	}
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -361,4 +362,29 @@ func TestUsageHoldPassesOtherStderrThrough(t *testing.T) {
 	assert.Equal(t, "usage: x.py [-h]\nx.py: error: bad\n", out.String(), "released when the error does not report it")
 	assert.Equal(t, "bad", usageError(out.String()))
 	assert.Empty(t, usageError("Traceback ...\nValueError: error: no\n"))
+}
+
+// Restarts run every process from one directory, after one discarded process that
+// warms the compile cache: N+1 engines load, N repetitions are kept.
+func TestRunRestartsRunsFromOneDirectoryAfterAWarmingProcess(t *testing.T) {
+	requirePython(t)
+	reqs := []scenarios.Request{{ID: "a", ArrivalS: 0, PromptTokens: 4, OutputTokens: 3}}
+	var live lockedBuffer
+	run, err := RunRestarts(t.Context(), fakeSpec(), reqs,
+		RunOptions{Repetitions: 2, Warmup: "none", Steps: true, KillGrace: time.Second, Stderr: &live})
+	require.NoError(t, err)
+	require.Len(t, run.Repetitions, 2)
+	assert.Contains(t, run.Meta.WarmupPolicy, "a restarted engine process for every repetition")
+	assert.Equal(t, 3, strings.Count(live.String(), "fake engine: loading"), "the warming process and two restarts")
+
+	// prepare keeps a given directory: every process of a restart run finds the files
+	// (and caches) the earlier ones left there.
+	dir := t.TempDir()
+	for range 2 {
+		got, _, err := prepare(fakeSpec(), []byte("{}\n"), RunOptions{dir: dir})
+		require.NoError(t, err)
+		assert.Equal(t, dir, got)
+	}
+	_, err = os.Stat(filepath.Join(dir, "trace.jsonl"))
+	assert.NoError(t, err)
 }

@@ -72,8 +72,11 @@ func liveRun(t *testing.T, sc *scenarios.Scenario, tgt *targets.Target) {
 	// is the first pass of fresh engine processes with no warm-up, like its baseline.
 	spec, opts := realkit.DriverSpec{Engine: tgt.Engine}, realkit.RunOptions{Repetitions: 2, Steps: true}
 	runner := realkit.RunDriver
-	if sc.State() == scenarios.EngineCold {
+	switch sc.State() {
+	case scenarios.EngineCold:
 		opts.Repetitions, opts.Warmup, runner = 2, "none", realkit.RunFreshProcesses
+	case scenarios.EngineRestart:
+		opts.Repetitions, opts.Warmup, runner = 2, "none", realkit.RunRestarts
 	}
 	run, err := runner(ctx, spec, reqs, opts)
 	if err != nil {

@@ -27,10 +27,13 @@ const (
 	EngineWarm        = "warm"         // everything the workload needs is captured (the default)
 	EngineCold        = "cold"         // a freshly started engine process, no warm-up
 	EngineAfterWarmup = "after-warmup" // what the driver's warm-up left, as recorded
+	// EngineRestart: a freshly started engine process on a machine where the same engine
+	// ran from the same place before (its compiled kernels cached), no warm-up.
+	EngineRestart = "restart"
 )
 
 // EngineStates lists the accepted values of engine_state; "" means EngineWarm.
-var EngineStates = []string{"", EngineWarm, EngineCold, EngineAfterWarmup}
+var EngineStates = []string{"", EngineWarm, EngineCold, EngineRestart, EngineAfterWarmup}
 
 // Arrival process kinds (Arrivals.Kind).
 const (

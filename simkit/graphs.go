@@ -16,6 +16,11 @@ const (
 	StateCold EngineState = "cold"
 	// StateAfterWarmup: the graphs a warm-up captured (Options.WarmGraphs) and no others.
 	StateAfterWarmup EngineState = "after-warmup"
+	// StateRestart: a freshly started engine process on a machine where the same engine
+	// ran before from the same place: nothing captured, but the CUDA driver's JIT cache
+	// (~/.nv/ComputeCache) holds the attention kernels it compiled, so the process pays
+	// a smaller first step and no kernel-variant compilation.
+	StateRestart EngineState = "restart"
 )
 
 // ParseEngineState reads an engine state; "" is StateWarm.
@@ -23,10 +28,10 @@ func ParseEngineState(s string) (EngineState, error) {
 	switch EngineState(s) {
 	case "", StateWarm:
 		return StateWarm, nil
-	case StateCold, StateAfterWarmup:
+	case StateCold, StateAfterWarmup, StateRestart:
 		return EngineState(s), nil
 	}
-	return "", fmt.Errorf("engine state %q is not one of warm, cold, after-warmup", s)
+	return "", fmt.Errorf("engine state %q is not one of warm, cold, restart, after-warmup", s)
 }
 
 // GraphKey is the key under which an engine keeps one captured CUDA graph. For
@@ -77,17 +82,24 @@ type CaptureEvent struct {
 	// Ordinal counts the captures the process made before this one (0: its first step).
 	Ordinal int
 	// NewVariant: the step needs a kernel variant no earlier step of the process
-	// compiled (true for the first step too).
+	// compiled (true for the first step too), and the process found none compiled.
 	NewVariant bool
+	// WarmKernels: the process found its kernels compiled (a restart).
+	WarmKernels bool
+	// Fresh: the process started with the workload (cold or restart), rather than
+	// after a warm-up in the same process.
+	Fresh bool
 }
 
 // graphCache is one engine process's captured graph keys and compiled kernel variants.
 // It never evicts: the engine keeps its graphs in a plain dict (CudaGraphBuffer).
 type graphCache struct {
-	all      bool // warm: every key counts as captured
-	keys     map[GraphKey]bool
-	variants map[string]bool
-	captures int // captures made, the warm-up's included
+	all         bool // warm: every key counts as captured
+	warmKernels bool // restart: every kernel variant counts as compiled
+	fresh       bool // cold or restart: the process started with the workload
+	keys        map[GraphKey]bool
+	variants    map[string]bool
+	captures    int // captures made, the warm-up's included
 }
 
 // newGraphCache is a replica's graph cache in the state o asks for. A predictor
@@ -112,10 +124,11 @@ func newGraphCache(o Options, gm GraphModel, warn func(string)) (*graphCache, er
 	}
 	c := &graphCache{keys: map[GraphKey]bool{}, variants: map[string]bool{}}
 	switch state {
-	case StateCold:
+	case StateCold, StateRestart:
 		if len(o.WarmGraphs) > 0 {
-			return nil, fmt.Errorf("engine state cold takes no warm-up graph keys (got %d)", len(o.WarmGraphs))
+			return nil, fmt.Errorf("engine state %s takes no warm-up graph keys (got %d)", state, len(o.WarmGraphs))
 		}
+		c.warmKernels, c.fresh = state == StateRestart, true
 	case StateAfterWarmup:
 		if len(o.WarmGraphs) == 0 {
 			return nil, fmt.Errorf("engine state after-warmup needs the graph keys the warm-up captured " +
@@ -135,7 +148,8 @@ func (c *graphCache) capture(key GraphKey, variant string) (captured bool, ev Ca
 		return false, CaptureEvent{}
 	}
 	c.keys[key] = true
-	ev = CaptureEvent{Ordinal: c.captures, NewVariant: !c.variants[variant]}
+	ev = CaptureEvent{Ordinal: c.captures, NewVariant: !c.warmKernels && !c.variants[variant],
+		WarmKernels: c.warmKernels, Fresh: c.fresh}
 	c.variants[variant] = true
 	c.captures++
 	return true, ev

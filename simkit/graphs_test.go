@@ -85,8 +85,41 @@ func TestGraphCacheChargesEachVariantOnce(t *testing.T) {
 	}
 	// 2432 first; 3328 same variant; 2432 replayed; 64 the other variant (its third
 	// capture, as in the catalog's cold burst recorded 2026-12-01); then nothing new.
-	assert.Equal(t, []CaptureEvent{{Ordinal: 0, NewVariant: true}, {Ordinal: 1}, {Ordinal: 2, NewVariant: true},
-		{Ordinal: 3}, {Ordinal: 4}}, got)
+	assert.Equal(t, []CaptureEvent{{Ordinal: 0, NewVariant: true, Fresh: true}, {Ordinal: 1, Fresh: true},
+		{Ordinal: 2, NewVariant: true, Fresh: true}, {Ordinal: 3, Fresh: true}, {Ordinal: 4, Fresh: true}}, got)
+
+	// A restarted process finds every variant compiled.
+	o.EngineState = StateRestart
+	c, err = newGraphCache(o, gm, func(string) {})
+	require.NoError(t, err)
+	got = nil
+	for _, q := range []int{2432, 64} {
+		k := GraphKey{Q: q, KV: 16384, SeqK: 1024}
+		_, ev := c.capture(k, gm.KernelVariant(k))
+		got = append(got, ev)
+	}
+	assert.Equal(t, []CaptureEvent{{Ordinal: 0, WarmKernels: true, Fresh: true}, {Ordinal: 1, WarmKernels: true, Fresh: true}}, got)
+}
+
+func TestHFCBCaptureCostOfFreshAndRestartedProcesses(t *testing.T) {
+	pr := loadHFCBFixture(t, hfcbFixtureOptions())
+	decode := Batch{Items: []BatchItem{hfcbItem(50, 60, 101, 1)}}
+	prefill := Batch{Items: []BatchItem{hfcbItem(500, 4, 0, 500)}}
+	for _, tc := range []struct {
+		name   string
+		b      Batch
+		ev     CaptureEvent
+		wantMS float64
+	}{
+		{"a restart's first step: the restart rows", prefill, CaptureEvent{WarmKernels: true, Fresh: true}, 200},
+		{"a fresh process's decode capture: the fresh_decode rows", decode, CaptureEvent{Ordinal: 3, Fresh: true}, 130},
+		{"... after a warm-up: the calibration engine's", decode, CaptureEvent{Ordinal: 3}, 110},
+		{"no fresh_prefill rows: the calibration engine's", prefill, CaptureEvent{Ordinal: 3, Fresh: true}, 150},
+	} {
+		got, err := pr.CaptureS(tc.b, tc.ev)
+		require.NoError(t, err, tc.name)
+		assert.InDelta(t, tc.wantMS*1e-3, got, 1e-12, tc.name)
+	}
 }
 
 func TestEngineStatesChargeCapturesWhereTheEngineWould(t *testing.T) {

@@ -23,12 +23,14 @@ import (
 // 0.7–1.3 s in the eager forward, measured with the driver's --step-phases); those are
 // the medians of the first and variant rows.
 type hfcbCaptures struct {
-	byKind         map[string]float64 // decode, prefill, mixed → median ms
-	first, variant []float64          // sorted ms; empty when the bundle has no such row
+	byKind                  map[string]float64 // decode, prefill, mixed → median ms
+	freshByKind             map[string]float64 // the same, of fresh and restarted processes
+	first, variant, restart []float64          // sorted ms; empty when the bundle has no such row
 }
 
 // hfcbCaptureKinds are the kinds graph_capture.csv may hold.
-var hfcbCaptureKinds = []string{"first", "variant", "decode", "prefill", "mixed"}
+var hfcbCaptureKinds = []string{"first", "variant", "restart", "fresh_decode", "fresh_prefill", "fresh_mixed",
+	"decode", "prefill", "mixed"}
 
 // readHFCBCaptures reads graph_capture.csv; nil when the bundle has none.
 func readHFCBCaptures(fsys fs.FS, file string) (*hfcbCaptures, error) {
@@ -61,14 +63,19 @@ func readHFCBCaptures(fsys fs.FS, file string) (*hfcbCaptures, error) {
 		}
 		samples[kind][q] = append(samples[kind][q], ms)
 	}
-	c := &hfcbCaptures{byKind: map[string]float64{}}
+	c := &hfcbCaptures{byKind: map[string]float64{}, freshByKind: map[string]float64{}}
 	for _, kind := range []string{"decode", "prefill", "mixed"} {
-		var all []float64
-		for _, xs := range samples[kind] {
-			all = append(all, xs...)
-		}
-		if len(all) > 0 {
-			c.byKind[kind] = median(all)
+		for _, k := range []struct {
+			into map[string]float64
+			name string
+		}{{c.byKind, kind}, {c.freshByKind, "fresh_" + kind}} {
+			var all []float64
+			for _, xs := range samples[k.name] {
+				all = append(all, xs...)
+			}
+			if len(all) > 0 {
+				k.into[kind] = median(all)
+			}
 		}
 	}
 	if len(c.byKind) == 0 {
@@ -82,7 +89,7 @@ func readHFCBCaptures(fsys fs.FS, file string) (*hfcbCaptures, error) {
 		slices.Sort(all)
 		return all
 	}
-	c.first, c.variant = pooled("first"), pooled("variant")
+	c.first, c.variant, c.restart = pooled("first"), pooled("variant"), pooled("restart")
 	return c, nil
 }
 
@@ -171,12 +178,21 @@ func (pr *hfcbPredictor) CaptureS(b Batch, ev CaptureEvent) (float64, error) {
 		return 0, errNoCaptureTable
 	}
 	switch {
+	case ev.Ordinal == 0 && ev.WarmKernels:
+		if len(c.restart) == 0 {
+			return 0, errors.New("graph_capture.csv has no restart rows: cannot predict a restarted engine's first step " +
+				"(re-derive the profile with restarted processes: rederive_hfcb.py --restart-runs)")
+		}
+		return firstUseQuantile(c.restart, ev.At.First) * 1e-3, nil
 	case ev.Ordinal == 0 && len(c.first) > 0:
 		return firstUseQuantile(c.first, ev.At.First) * 1e-3, nil
 	case ev.NewVariant && len(c.variant) > 0:
 		return firstUseQuantile(c.variant, ev.At.Variant) * 1e-3, nil
 	}
 	kind := stepKind(b)
+	if ms, ok := c.freshByKind[kind]; ok && ev.Fresh {
+		return ms * 1e-3, nil
+	}
 	ms, ok := c.byKind[kind]
 	if !ok {
 		return 0, fmt.Errorf("graph_capture.csv has no %s rows: cannot predict the capture of a %s step", kind, kind)

@@ -67,8 +67,11 @@ func scenarioOfRun(b *realkit.Baseline, path string) (*scenarios.Scenario, error
 		return nil, err
 	}
 	state := scenarios.EngineWarm
-	if strings.Contains(b.Meta.WarmupPolicy, "a fresh engine process for every repetition") {
+	switch {
+	case strings.Contains(b.Meta.WarmupPolicy, realkit.FreshProcessPolicy):
 		state = scenarios.EngineCold
+	case strings.Contains(b.Meta.WarmupPolicy, realkit.RestartPolicy):
+		state = scenarios.EngineRestart
 	}
 	spec := fmt.Sprintf("name: %s\nregime: %s\nengine_state: %s\ndescription: >\n  The recorded run %s (%s).\n"+
 		"workload:\n  trace: trace.jsonl\n", runName(path), scenarios.RegimeRun, state, filepath.Base(path), b.Scenario)

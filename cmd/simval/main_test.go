@@ -173,12 +173,19 @@ func TestSimWhatIfsAndEngineStates(t *testing.T) {
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "want key=value")
 
-	warm, _, code := runCLI(t, "sim", "--target", h200, "--scenario", "cold-start-burst")
+	warm, _, code := runCLI(t, "sim", "--target", h200, "--scenario", "cold-start-burst", "--engine-state", "warm")
 	require.Equal(t, 0, code)
 	cold, _, code := runCLI(t, "sim", "--target", h200, "--scenario", "cold-start-burst", "--engine-state", "cold")
 	require.Equal(t, 0, code)
 	assert.NotContains(t, warm, "graph captures")
 	assert.Contains(t, cold, "graph captures")
+	asDeclared, _, code := runCLI(t, "sim", "--target", h200, "--scenario", "cold-start-burst")
+	require.Equal(t, 0, code)
+	assert.Equal(t, cold, asDeclared, "a scenario is simulated in the state it declares")
+	restart, _, code := runCLI(t, "sim", "--target", h200, "--scenario", "cold-start-burst", "--engine-state", "restart")
+	require.Equal(t, 0, code)
+	assert.Contains(t, restart, "graph captures")
+	assert.NotEqual(t, cold, restart, "a restarted engine pays less than a cold one")
 	_, errOut, code = runCLI(t, "sim", "--target", h200, "--scenario", "poisson-moderate", "--engine-state", "after-warmup")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "needs --warmup-from")
@@ -188,7 +195,7 @@ func TestSimWhatIfsAndEngineStates(t *testing.T) {
 	assert.Contains(t, after, "1 graph captures", "the recorded warm-up left one key of this workload uncaptured")
 	_, errOut, code = runCLI(t, "sim", "--target", h200, "--scenario", "poisson-moderate", "--engine-state", "lukewarm")
 	assert.Equal(t, 2, code)
-	assert.Contains(t, errOut, `engine state "lukewarm" is not one of warm, cold, after-warmup`)
+	assert.Contains(t, errOut, `engine state "lukewarm" is not one of warm, cold, restart, after-warmup`)
 }
 
 // The simval binary links the evaluating library, not the test harness: goldie's

@@ -23,7 +23,7 @@ import (
 type realFlags struct {
 	engine, scenario, trace, target, out, python, model, warmup, baseURL, apiModel string
 	repetitions                                                                    int
-	freshProcess                                                                   bool
+	freshProcess, restart                                                          bool
 	readyTimeout                                                                   time.Duration
 	driverArgs                                                                     []string
 }
@@ -47,6 +47,8 @@ func newRealCmd() *cobra.Command {
 	fl.StringVar(&f.model, "model", "", "local model folder (default: random weights from the target's configuration)")
 	fl.StringVar(&f.warmup, "warmup", "replay", "warm-up policy: replay, shapes or none")
 	fl.BoolVar(&f.freshProcess, "fresh-process", false, "start a fresh engine process for every repetition (cold starts: use with --warmup none)")
+	fl.BoolVar(&f.restart, "restart", false, "restart the engine for every repetition, from one directory after one discarded "+
+		"process, so its compiled kernels are cached (restarts: use with --warmup none)")
 	fl.DurationVar(&f.readyTimeout, "ready-timeout", 20*time.Minute, "time allowed for loading and warm-up")
 	fl.StringVar(&f.baseURL, "base-url", "", "openai: server base URL, e.g. http://127.0.0.1:8000")
 	fl.StringVar(&f.apiModel, "api-model", "", "openai: model name the server serves")
@@ -55,6 +57,7 @@ func newRealCmd() *cobra.Command {
 		_ = cmd.MarkFlagRequired(n)
 	}
 	cmd.MarkFlagsMutuallyExclusive("scenario", "trace")
+	cmd.MarkFlagsMutuallyExclusive("fresh-process", "restart")
 	cmd.MarkFlagsOneRequired("scenario", "trace")
 	return cmd
 }
@@ -91,8 +94,11 @@ func runReal(cmd *cobra.Command, f realFlags) error {
 		}
 		bar := newBar(len(reqs)*f.repetitions, stderr)
 		runner := realkit.RunDriver
-		if f.freshProcess {
+		switch {
+		case f.freshProcess:
 			runner = realkit.RunFreshProcesses
+		case f.restart:
+			runner = realkit.RunRestarts
 		}
 		run, err = runner(cmd.Context(), spec, reqs, realkit.RunOptions{
 			Repetitions: f.repetitions, Warmup: f.warmup, Steps: true, ReadyTimeout: f.readyTimeout, Stderr: stderrIfNoBar(bar, stderr),

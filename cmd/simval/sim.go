@@ -49,8 +49,9 @@ func newSimCmd() *cobra.Command {
 	cmd.Flags().Uint64Var(&f.seed, "seed", 0, "seed of the random global scheduler")
 	cmd.Flags().StringArrayVar(&f.set, "set", nil, "override a target setting for a what-if, key=value (repeatable): "+
 		strings.Join(validation.SettableSettings, ", "))
-	cmd.Flags().StringVar(&f.engineState, "engine-state", "warm", "engine state at the first request: warm (every graph captured), "+
-		"cold (a fresh engine process) or after-warmup (the graphs a recorded warm-up captured: --warmup-from)")
+	cmd.Flags().StringVar(&f.engineState, "engine-state", "", "engine state at the first request: warm (every graph captured), "+
+		"cold (a fresh engine process), restart (a fresh process whose compiled kernels are cached) or after-warmup (the graphs "+
+		"a recorded warm-up captured: --warmup-from); default: the scenario's engine_state, warm for a trace")
 	cmd.Flags().StringVar(&f.warmupFrom, "warmup-from", "", "after-warmup: a recorded run (simval real output) whose first "+
 		"repetition's warm-up step trace gives the captured graphs")
 	_ = cmd.MarkFlagRequired("target")
@@ -94,7 +95,18 @@ func runSim(cmd *cobra.Command, f simFlags) error {
 		}
 		tgt = &what
 	}
-	state, err := simkit.ParseEngineState(f.engineState)
+	stateName := f.engineState
+	if stateName == "" && f.scenario != "" {
+		// A catalog scenario is simulated in the state it judges unless told otherwise.
+		sc, err := scenarios.Lookup(f.scenario)
+		if err != nil {
+			return err
+		}
+		if stateName = sc.State(); stateName == scenarios.EngineAfterWarmup {
+			stateName = "" // needs --warmup-from: simulated warm unless that is given
+		}
+	}
+	state, err := simkit.ParseEngineState(stateName)
 	if err != nil {
 		return fmt.Errorf("--engine-state: %w", err)
 	}

@@ -16,7 +16,8 @@ from hfcb_profile_model import (
 # Its extra wall time over a replay is the capture cost.
 
 CAPTURE_HEADER = ["kind", "q_pad", "kv_pad", "seqk_pad", "capture_ms", "wall_ms", "warm_pred_ms"]
-CAPTURE_KINDS = ("first", "variant", "decode", "prefill", "mixed")
+CAPTURE_KINDS = ("first", "variant", "restart", "fresh_decode", "fresh_prefill", "fresh_mixed", "decode", "prefill",
+                 "mixed")
 
 
 def capture_kind(step: dict) -> str:
@@ -48,7 +49,7 @@ def kernel_variant(q_pad: int) -> str:
     return "q%128=0" if q_pad % 128 == 0 else "q%128=64"
 
 
-def capture_rows(steps: list, bundle: dict, eng: dict, fresh: list = ()) -> list:
+def capture_rows(steps: list, bundle: dict, eng: dict, fresh: list = (), restart: list = ()) -> list:
     """graph_capture.csv: one row per measured step that captured a new CUDA graph, with
     capture_ms = its wall time − the warm prediction of the same step from the bundle's
     own tables (predict_step_ms). Kinds: decode, prefill, mixed for the calibration
@@ -56,7 +57,12 @@ def capture_rows(steps: list, bundle: dict, eng: dict, fresh: list = ()) -> list
     the first step of a freshly started engine process (``fresh``: lists of steps, one
     list per process), which pays the process's first-use costs, its kernel variant's
     compilation included; ``variant`` for a fresh process's first capture that needs the
-    other attention kernel variant (kernel_variant). Steps outside the tables are skipped."""
+    other attention kernel variant (kernel_variant); ``restart`` for the first step of a
+    restarted process (``restart``: one list of steps per process), which finds its
+    kernels compiled in the CUDA driver's JIT cache; ``fresh_decode``, ``fresh_prefill``,
+    ``fresh_mixed`` for the other captures of fresh and restarted processes, which cost
+    more than the same captures in the long-running calibration engine (library plans and
+    heuristics met for the first time). Steps outside the tables are skipped."""
     def row(kind, s):
         try:
             warm = predict_step_ms(bundle, s["n_req"], s["q_tokens"], s["kv_read"], **eng)
@@ -73,11 +79,20 @@ def capture_rows(steps: list, bundle: dict, eng: dict, fresh: list = ()) -> list
             continue
         rows.append(caps[0])
         compiled = {kernel_variant(caps[0]["q_pad"])}
-        for r in caps[1:]:
+        kinds = [capture_kind(s) for s in proc if s["capture"]]
+        for r, kind in zip(caps[1:], kinds[1:]):
             v = kernel_variant(r["q_pad"])
             if v not in compiled:
                 compiled.add(v)
                 rows.append(dict(r, kind="variant"))
+            else:
+                rows.append(dict(r, kind="fresh_" + kind))
+    for proc in restart:
+        caps = [r for r in (row("restart", s) for s in proc if s["capture"]) if r]
+        kinds = [capture_kind(s) for s in proc if s["capture"]]
+        if caps:
+            rows.append(caps[0])
+            rows += [dict(r, kind="fresh_" + kind) for r, kind in zip(caps[1:], kinds[1:])]
     rows.sort(key=lambda r: (CAPTURE_KINDS.index(r["kind"]), r["q_pad"], r["kv_pad"], r["capture_ms"]))
     return rows
 

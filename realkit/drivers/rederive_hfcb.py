@@ -1,6 +1,6 @@
 """Re-derive an hfcb profile bundle's CPU and graph-capture tables from its own recorded calibration steps.
 
-Usage: python3 rederive_hfcb.py DIR [--fresh-runs RUN.json...]
+Usage: python3 rederive_hfcb.py DIR [--fresh-runs RUN.json...] [--restart-runs RUN.json|PROTOCOL.jsonl...]
 
 profile_hfcb.py keeps every engine step it measured in DIR/hfcb_calibration.csv. When the
 way the CPU table is derived from those steps changes, this script applies the current
@@ -13,6 +13,11 @@ the kernel tables are untouched; provenance.yaml says the table was re-derived a
 --warmup none on calibration traces of several requests, never catalog scenarios) to the
 fresh processes the graph_capture.csv first/variant rows come from; they are kept in
 hfcb_report.json (fresh_process_runs) so later re-derivations keep them.
+
+--restart-runs adds restarted engine processes (started from the directory an earlier
+process of the same engine ran from, so the CUDA driver's JIT cache holds its compiled
+kernels: scripts/gpu-restart-probe.sh), as simval real runs or raw driver protocol
+lines; their first steps are graph_capture.csv's restart rows (restart_process_runs).
 """
 
 from __future__ import annotations
@@ -75,10 +80,35 @@ def derive(steps: list, km, eng: dict, plan: dict) -> dict:
     return {"slope": slope, "rows": rows, "clamped": clamped, "checks": checks, "longctx": longctx}
 
 
-def rederive(directory: str, fresh_runs: list = ()) -> dict:
+def read_run(path: str) -> dict:
+    """A recorded run: simval real's JSON, or a driver's raw protocol lines (.jsonl), whose
+    step lines make one repetition."""
+    if not path.endswith(".jsonl"):
+        with open(path) as f:
+            return json.load(f)
+    steps, meta = [], {}
+    with open(path) as f:
+        for line in f:
+            if line.startswith("{"):
+                rec = json.loads(line)
+                if rec.get("type") == "step":
+                    steps.append(rec)
+                elif rec.get("type") == "meta":
+                    meta = rec
+    if not steps:
+        raise ph.ProfileError(f"{path}: no step lines (was the driver run with --steps?)")
+    return {"scenario": "trace:" + os.path.basename(path), "recorded_at": meta.get("t0_unix", ""),
+            "repetitions": [{"steps": steps}]}
+
+
+def rederive(directory: str, fresh_runs: list = (), restart_runs: list = ()) -> dict:
     report_path = os.path.join(directory, "hfcb_report.json")
     with open(report_path) as f:
         report = json.load(f)
+    restarts = report.setdefault("restart_process_runs", {})
+    for path in restart_runs:
+        run = read_run(path)
+        restarts[os.path.basename(path)] = {"scenario": run["scenario"], "processes": cap.fresh_steps_from_run(run)}
     runs = report.setdefault("fresh_process_runs", {})
     for path in fresh_runs:
         with open(path) as f:
@@ -101,8 +131,11 @@ def rederive(directory: str, fresh_runs: list = ()) -> dict:
     fresh = []
     for name in sorted(runs):
         fresh += runs[name]["processes"]
+    restart = []
+    for name in sorted(restarts):
+        restart += restarts[name]["processes"]
     d["capture"] = cap.capture_rows(read_steps(os.path.join(directory, "hfcb_calibration.csv")),
-                                   ph.load_bundle(directory), eng, fresh)
+                                   ph.load_bundle(directory), eng, fresh, restart)
     bw.write_csv(os.path.join(directory, "graph_capture.csv"), cap.CAPTURE_HEADER, d["capture"])
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     report.update({"cpu_per_kv_token_ms": d["slope"], "cpu_rows_clamped_steps": d["clamped"],
@@ -118,9 +151,15 @@ def rederive(directory: str, fresh_runs: list = ()) -> dict:
     prov = re.sub(r"^# CPU/overhead per cached token read: [0-9.]+ us",
                   f"# CPU/overhead per cached token read: {d['slope'] * 1e3:.4f} us", prov, flags=re.M)
     prov = re.sub(r"^method: .*$", "method: " + bw._yaml_scalar(bw.METHOD).replace("\\", "\\\\"), prov, flags=re.M)
+    # One note per derivation kind, the latest: earlier re-derivation notes are replaced.
+    prov = re.sub(r"^# (cpu_overheads\.csv re-derived|graph_capture\.csv first/second rows|graph_capture\.csv re-derived).*\n",
+                  "", prov, flags=re.M)
     note = (f"# cpu_overheads.csv re-derived {when} by rederive_hfcb.py from this bundle's hfcb_calibration.csv "
             f"and kernel tables (nothing re-measured): cached-token slope fitted within batch sizes over "
-            f"{', '.join(ph.SLOPE_PHASES)} decode steps.\n")
+            f"{', '.join(ph.SLOPE_PHASES)} decode steps.\n"
+            f"# graph_capture.csv re-derived {when}: first/variant rows from {len(fresh)} fresh engine processes "
+            f"started by simval real (hfcb_report.json fresh_process_runs), restart rows from {len(restart)} "
+            f"restarted processes (restart_process_runs); the other rows from hfcb_calibration.csv.\n")
     first_key = re.search(r"^[a-z_]+:", prov, flags=re.M).start()
     prov = prov[:first_key] + note + prov[first_key:]
     with open(prov_path, "w") as f:
@@ -130,11 +169,20 @@ def rederive(directory: str, fresh_runs: list = ()) -> dict:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or (len(argv) > 1 and argv[1] != "--fresh-runs"):
+    lists, current = {"--fresh-runs": [], "--restart-runs": []}, None
+    for a in argv[1:]:
+        if a in lists:
+            current = a
+        elif current is None:
+            current = "bad"
+            break
+        else:
+            lists[current].append(a)
+    if not argv or current == "bad":
         print(__doc__, file=sys.stderr)
         return 2
     try:
-        d = rederive(argv[0], argv[2:])
+        d = rederive(argv[0], lists["--fresh-runs"], lists["--restart-runs"])
     except ph.ProfileError as e:
         print(f"rederive_hfcb: error: {e}", file=sys.stderr)
         return 1

@@ -241,8 +241,14 @@ class CaptureRowsTest(unittest.TestCase):
         rows = cap.capture_rows(steps, bundle, eng, fresh)
         got = [(r["kind"], r["q_pad"], round(r["capture_ms"], 6)) for r in rows]
         self.assertEqual(got, [("first", 64, 400.0), ("first", 64, 900.0), ("variant", 2048, 700.0),
+                               ("fresh_decode", 64, 110.0), ("fresh_decode", 64, 120.0), ("fresh_prefill", 128, 90.0),
                                ("decode", 64, 110.0), ("decode", 64, 130.0), ("prefill", 512, 180.0),
                                ("mixed", 320, 150.0)])
+        restart = [[step(0, 1, 0, 16, 0, 450.0), step(1, 1, 0, 2000, 0, 150.0)]]  # no variant row
+        rows = cap.capture_rows(steps, bundle, eng, fresh, restart)
+        self.assertEqual([(r["kind"], round(r["capture_ms"], 6)) for r in rows
+                          if r["kind"] in ("restart", "variant", "fresh_prefill")],
+                         [("variant", 700.0), ("restart", 450.0), ("fresh_prefill", 90.0), ("fresh_prefill", 150.0)])
         self.assertEqual([cap.kernel_variant(q) for q in (64, 128, 320, 2432, 6720, 8192)],
                          ["q%128=64", "q%128=0", "q%128=64", "q%128=0", "q%128=64", "q%128=0"])
 
