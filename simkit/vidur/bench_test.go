@@ -1,7 +1,7 @@
 package vidur_test
 
 import (
-	"github.com/simval/simval/simkit/internal/paritykit"
+	"github.com/simval/simval/internal/paritykit"
 	"path/filepath"
 	"testing"
 

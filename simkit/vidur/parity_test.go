@@ -2,7 +2,7 @@ package vidur_test
 
 import (
 	"bytes"
-	"github.com/simval/simval/simkit/internal/paritykit"
+	"github.com/simval/simval/internal/paritykit"
 	"math"
 	"os"
 	"path/filepath"
