@@ -55,7 +55,7 @@ func newSimCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&f.noCPU, "no-cpu-overhead", false, "kernel-only prediction (no CPU overhead per step)")
 	cmd.Flags().BoolVar(&f.extrapolate, "extrapolate", false, "allow look-ups outside the profiled grid (reported as warnings)")
 	cmd.Flags().IntVar(&f.replicas, "replicas", 1, "identical replicas of the target behind a global scheduler (capacity what-ifs)")
-	cmd.Flags().StringVar(&f.global, "global-scheduler", "round_robin", "round_robin, lor (least outstanding requests) or random")
+	cmd.Flags().StringVar(&f.global, "global-scheduler", "round_robin", "round_robin, lor (least outstanding requests: waiting plus running) or random")
 	cmd.Flags().Uint64Var(&f.seed, "seed", 0, "seed of the random global scheduler")
 	cmd.Flags().StringArrayVar(&f.set, "set", nil, "override a target setting for a what-if, key=value (repeatable): "+
 		strings.Join(validation.SettableSettings, ", "))
