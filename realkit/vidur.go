@@ -128,9 +128,9 @@ func (in VidurInstall) Launch(ctx context.Context, args []string, trace []byte) 
 	}
 	defer os.RemoveAll(work)
 	launcher := filepath.Join(work, "vidur_launch.py")
-	src, err := driverFiles.ReadFile("drivers/vidur_launch.py")
+	src, err := VidurLauncherSource()
 	if err != nil {
-		return nil, fmt.Errorf("vidur: embedded launcher: %w", err)
+		return nil, err
 	}
 	if err := os.WriteFile(launcher, src, 0o644); err != nil {
 		return nil, fmt.Errorf("vidur: %w", err)
@@ -187,4 +187,13 @@ func (in VidurInstall) Launch(ctx context.Context, args []string, trace []byte) 
 	}
 	out.CacheKeys = k.Predictions
 	return out, nil
+}
+
+// VidurLauncherSource is the launcher script (drivers/vidur_launch.py) Launch runs.
+func VidurLauncherSource() ([]byte, error) {
+	src, err := driverFiles.ReadFile("drivers/vidur_launch.py")
+	if err != nil {
+		return nil, fmt.Errorf("vidur: embedded launcher: %w", err)
+	}
+	return src, nil
 }

@@ -15,7 +15,9 @@ import (
 )
 
 // extraCommands are the commands that need realkit (real runs, profiling).
-func extraCommands() []*cobra.Command { return []*cobra.Command{newRealCmd(), newProfileCmd()} }
+func extraCommands() []*cobra.Command {
+	return []*cobra.Command{newRealCmd(), newProfileCmd(), newVidurCmd()}
+}
 
 // writeVidurCSV writes Vidur's request_metrics.csv for a default-mode simulation, rows
 // in completion order and ids by input position. Per-request execution, model and
