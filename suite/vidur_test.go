@@ -85,3 +85,37 @@ func TestRecordedSimulatorNeedsScenario(t *testing.T) {
 	_, err := RecordedSimulator{System: SystemVidur}.Run(context.Background(), h200Target(t), nil)
 	assert.ErrorContains(t, err, "no scenario")
 }
+
+// TestRecordedVidurRuns reads every recorded Vidur run of the H200 target (both
+// modes, every catalog scenario) through the judge, as `simval validate --system`
+// does in CI: each must be of the scenario's current requests, and on the queue-free
+// scenario Vidur must show the failure this project exists for — decode steps
+// predicted far too fast (the engine pads every step to a CUDA-graph shape Vidur
+// cannot express) — while simval's own prediction holds.
+func TestRecordedVidurRuns(t *testing.T) {
+	tgt := h200Target(t)
+	all, err := scenarios.Catalog()
+	require.NoError(t, err)
+	for _, sc := range all {
+		real, _, err := RecordedBaselines(sc, tgt)
+		require.NoError(t, err)
+		for _, system := range []string{SystemVidur, SystemVidurCPU} {
+			t.Run(sc.Name+"/"+system, func(t *testing.T) {
+				ev, err := Evaluate(context.Background(), sc, tgt, RecordedSimulator{System: system}, real)
+				require.NoError(t, err)
+				assert.Empty(t, ev.Invariants)
+				require.Len(t, ev.Outcome.Records, len(ev.Requests))
+				if sc.Name != "queue-free-spaced" {
+					return
+				}
+				require.NotNil(t, ev.Comparison)
+				for _, r := range ev.Comparison.Rows(sc.Name, tgt.Name) {
+					if r.Stat == validation.P50 && (r.Metric == validation.TTFT || r.Metric == validation.ITL) {
+						assert.Less(t, r.RelErr, -0.5, "%s %s %s: Vidur under-predicts by more than half", system, r.Metric, r.Stat)
+					}
+				}
+				assert.False(t, ev.Comparison.Pass())
+			})
+		}
+	}
+}

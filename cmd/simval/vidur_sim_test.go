@@ -1,9 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -69,4 +72,27 @@ func BenchmarkSimVidurParitySplitwiseConv(b *testing.B) {
 	for b.Loop() {
 		require.NoError(b, runVidurParity(io.Discard, f, trace))
 	}
+}
+
+// TestValidateSystemVidur judges Vidur from its recorded runs, as sim-only CI does.
+func TestValidateSystemVidur(t *testing.T) {
+	out, stderr, code := runCLI(t, "validate", "--system", "vidur", "--scenario", "queue-free-spaced", "--target", h200, "--format", "json")
+	require.Equal(t, 1, code, "Vidur is out of bounds on the H200 target: %s", stderr)
+	var doc validateJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &doc))
+	assert.False(t, doc.Pass)
+	require.NotEmpty(t, doc.Results)
+	assert.Empty(t, doc.Decisions, "decisions are judged for simval only")
+	assert.True(t, slices.ContainsFunc(doc.Warnings, func(w string) bool { return strings.Contains(w, "recorded run of microsoft/vidur 7d47513") }))
+	assert.True(t, slices.ContainsFunc(doc.Warnings, func(w string) bool { return strings.Contains(w, "scheduler") }),
+		"the settings Vidur cannot match are named")
+
+	_, stderr, code = runCLI(t, "validate", "--system", "vidur-cpu", "--scenario", "queue-free-spaced", "--target", h200)
+	assert.Equal(t, 1, code, stderr)
+	_, stderr, code = runCLI(t, "validate", "--system", "vidurr")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, `--system "vidurr": want simval, vidur or vidur-cpu`)
+	_, stderr, code = runCLI(t, "validate", "--system", "vidur", "--no-cpu-overhead")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "--no-cpu-overhead applies to simval")
 }

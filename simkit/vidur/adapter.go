@@ -95,7 +95,7 @@ func (s Scenario) Args() ([]string, error) {
 	if s.Model == "" || s.Device == "" || s.NetworkDevice == "" {
 		return nil, errors.New("vidur scenario: model, device and network device are required")
 	}
-	args := []string{"-m", "vidur.main",
+	args := []string{
 		"--replica_config_model_name", s.Model,
 		"--replica_config_device", s.Device,
 		"--replica_config_network_device", s.NetworkDevice,

@@ -34,7 +34,7 @@ func TestScenarioArgs(t *testing.T) {
 	require.NoError(t, err)
 	line := strings.Join(args, " ")
 	for _, want := range []string{
-		"-m vidur.main", "--replica_config_model_name meta-llama/Meta-Llama-3-8B", "--replica_config_tensor_parallel_size 2",
+		"--replica_config_model_name meta-llama/Meta-Llama-3-8B", "--replica_config_tensor_parallel_size 2",
 		"--replica_scheduler_config_type sarathi", "--sarathi_scheduler_config_chunk_size 512",
 		"--sarathi_scheduler_config_batch_size_cap 128", "--sarathi_scheduler_config_num_blocks 1000",
 		"--request_generator_config_type trace_replay", "--trace_request_generator_config_max_tokens 8192",
