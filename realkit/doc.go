@@ -13,7 +13,9 @@
 //   - OpenAIClient: an open-loop streaming client for OpenAI-compatible servers
 //     (vLLM, SGLang, …) that records client-side token times;
 //   - baselines: a recorded run with its provenance, as indented JSON, read strictly;
-//   - FindPython and EnginePresent, so GPU tests can skip with a reason.
+//   - FindPython and EnginePresent, so GPU tests can skip with a reason;
+//   - VidurInstall: an installed microsoft/vidur run through the embedded launcher
+//     (drivers/vidur_launch.py), the process side of simkit/vidur's Launcher.
 //
 // It does not judge: summaries, percentiles of latency metrics, preconditions and
 // comparisons belong to package validation, which recomputes everything from the
