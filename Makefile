@@ -4,7 +4,7 @@ PYTHON    ?= python3
 REPORTS   ?= reports
 GOTESTSUM  = $(GO) tool gotestsum
 
-.PHONY: test vet pytest lint bench golden-update gpu-binaries
+.PHONY: test vet pytest lint bench golden-update gpu-binaries vidur
 
 ## test: vet (with and without -tags gpu), the Python driver unit tests, then every Go test.
 ## The gotestsum summary line is the last thing printed.
@@ -36,3 +36,8 @@ gpu-binaries:
 	@mkdir -p bin
 	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 $(GO) build -ldflags="-s -w" -o bin/simval ./cmd/simval
 	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 $(GO) test -c -ldflags="-s -w" -tags gpu -o bin/scenarios.test ./scenarios
+
+## vidur: install microsoft/vidur (pinned commit, Debian packages) to run it beside simval;
+## not needed by `make test` or CI (tests that need it skip with the reason).
+vidur:
+	scripts/vidur-install.sh

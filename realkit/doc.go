@@ -15,7 +15,9 @@
 //   - baselines: a recorded run with its provenance, as indented JSON, read strictly
 //     (a run imported from another benchmark tool carries an ImportSource; the
 //     readers of those tools' files are in the sub-package benchfmt);
-//   - FindPython and EnginePresent, so GPU tests can skip with a reason.
+//   - FindPython and EnginePresent, so GPU tests can skip with a reason;
+//   - VidurInstall: an installed microsoft/vidur run through the embedded launcher
+//     (drivers/vidur_launch.py), the process side of simkit/vidur's Launcher.
 //
 // It does not judge: summaries, percentiles of latency metrics, preconditions and
 // comparisons belong to package validation, which recomputes everything from the

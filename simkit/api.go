@@ -51,6 +51,9 @@ type Options struct {
 	GlobalScheduler string
 	// Seed seeds the random global scheduler (one PCG stream per purpose).
 	Seed uint64
+	// LORQueueOnly makes "lor" count only each replica's waiting requests, as Vidur's
+	// num_pending_requests does (parity mode); by default it counts waiting plus running.
+	LORQueueOnly bool
 	// GPUMemoryGB and MaxRequestTokens feed Vidur's memory planner, used only when
 	// Settings.NumBlocks is 0. GPUMemoryGB 0 means: look the profile's GPU up among
 	// known GPUs; MaxRequestTokens 0 means Vidur's 4096.

@@ -25,8 +25,11 @@ type replica struct {
 	id      int
 	sched   Scheduler
 	running int // batches in flight
-	stages  []stageState
-	graphs  *graphCache // the replica's engine process's captured CUDA graphs
+	// outstanding counts the requests routed here and not yet completed: waiting and
+	// running (the "lor" global scheduler's count in default mode).
+	outstanding int
+	stages      []stageState
+	graphs      *graphCache // the replica's engine process's captured CUDA graphs
 }
 
 func (r *replica) pending() int { return r.sched.Pending() }
@@ -151,6 +154,7 @@ func (e *engine) globalSchedule() {
 	for _, r := range e.globalQueue {
 		id := e.global.pick(e.replicas)
 		r.Replica = id
+		e.replicas[id].outstanding++
 		e.replicas[id].sched.Add(r)
 		e.touched[id] = true
 	}
@@ -306,6 +310,7 @@ func (e *engine) batchEnd(rep *replica, fl *inflight) error {
 	rep.sched.OnBatchEnd(fl.batch, e.now)
 	e.freeInflight(fl)
 	for _, r := range e.done {
+		rep.outstanding--
 		delete(e.live, r.Index)
 		e.totals.EndS = e.now
 		if err := e.emit(r); err != nil {

@@ -1,6 +1,7 @@
 package simkit
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -80,21 +81,52 @@ func TestReplicasAndGlobalSchedulers(t *testing.T) {
 		return out
 	}
 	tests := []struct {
-		name   string
-		global string
-		want   map[string]string
+		name      string
+		global    string
+		queueOnly bool
+		want      map[string]string
 	}{
-		{"round robin", GlobalRoundRobin, map[string]string{"r0": "R0", "r1": "R1", "r2": "R0", "r3": "R1"}},
-		// lor counts waiting requests only (Vidur): r1 sees R0 and R1 both with none
-		// waiting and takes R0; then R0 has one waiting, so r2 and r3 go to R1.
-		{"least outstanding", GlobalLOR, map[string]string{"r0": "R0", "r1": "R0", "r2": "R1", "r3": "R1"}},
+		{"round robin", GlobalRoundRobin, false, map[string]string{"r0": "R0", "r1": "R1", "r2": "R0", "r3": "R1"}},
+		// lor counts waiting plus running: r1 finds r0 running on R0 and takes R1; r2
+		// finds one on each and takes R0; r3 finds two on R0 and one on R1.
+		{"least outstanding", GlobalLOR, false, map[string]string{"r0": "R0", "r1": "R1", "r2": "R0", "r3": "R1"}},
+		// Vidur's count (parity mode) is waiting requests only: r1 sees R0 and R1 both
+		// with none waiting (r0 is running) and takes R0; then R0 has one waiting, so r2
+		// and r3 go to R1.
+		{"least outstanding, queue only", GlobalLOR, true, map[string]string{"r0": "R0", "r1": "R0", "r2": "R1", "r3": "R1"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, log := runStub(t, Options{Settings: settings, Replicas: 2, GlobalScheduler: tc.global}, reqs)
+			_, log := runStub(t, Options{Settings: settings, Replicas: 2, GlobalScheduler: tc.global, LORQueueOnly: tc.queueOnly}, reqs)
 			assert.Equal(t, tc.want, firstBatch(log))
 		})
 	}
+
+	// Under load: a request arrives at every step boundary (1 s steps), and each
+	// replica admits it at that instant, so no queue holds anything when the next one
+	// arrives. Vidur's queue-only count is then 0 everywhere and lor sends everything to
+	// replica 0: 2 replicas predict exactly what 1 does, with up to 8 requests running
+	// there. Counting running requests spreads them over both.
+	t.Run("lor under load", func(t *testing.T) {
+		load := make([]scenarios.Request, 12)
+		for i := range load {
+			load[i] = req(fmt.Sprintf("q%02d", i), float64(i), 10, 8)
+		}
+		wide := sarathiSettings(512, 128, 16, 1000)
+		used := func(log []string) map[string]bool {
+			out := map[string]bool{}
+			for _, l := range log {
+				out[l[:2]] = true
+			}
+			return out
+		}
+		one, _ := runStub(t, Options{Settings: wide, Replicas: 1}, load)
+		vidurTwo, vidurLog := runStub(t, Options{Settings: wide, Replicas: 2, GlobalScheduler: GlobalLOR, LORQueueOnly: true}, load)
+		_, log := runStub(t, Options{Settings: wide, Replicas: 2, GlobalScheduler: GlobalLOR}, load)
+		assert.Equal(t, tokenTimes(one), tokenTimes(vidurTwo), "Vidur's lor: 2 replicas under load = 1")
+		assert.Equal(t, map[string]bool{"R0": true}, used(vidurLog), "Vidur's lor leaves replica 1 idle")
+		assert.Equal(t, map[string]bool{"R0": true, "R1": true}, used(log), "lor counting running requests uses both")
+	})
 
 	t.Run("round robin runs replicas in parallel", func(t *testing.T) {
 		res, log := runStub(t, Options{Settings: sarathiSettings(512, 128, 16, 1000), Replicas: 2},

@@ -9,7 +9,7 @@ import (
 // Global scheduler names (Vidur's, reference §3).
 const (
 	GlobalRoundRobin = "round_robin" // the default
-	GlobalLOR        = "lor"         // fewest pending (waiting) requests
+	GlobalLOR        = "lor"         // fewest outstanding requests (waiting + running; Vidur: waiting only)
 	GlobalRandom     = "random"      // uniform, seeded by Options.Seed
 )
 
@@ -18,12 +18,14 @@ type globalScheduler interface {
 	pick(replicas []*replica) int
 }
 
-func newGlobalScheduler(name string, seed uint64) (globalScheduler, error) {
+// newGlobalScheduler builds the named global scheduler; queueOnly gives "lor" Vidur's
+// count (waiting requests only) instead of waiting plus running.
+func newGlobalScheduler(name string, seed uint64, queueOnly bool) (globalScheduler, error) {
 	switch name {
 	case "", GlobalRoundRobin:
 		return &roundRobin{}, nil
 	case GlobalLOR:
-		return lor{}, nil
+		return lor{queueOnly: queueOnly}, nil
 	case GlobalRandom:
 		return &randomGlobal{rng: rand.New(rand.NewPCG(seed, streamSeed("global-scheduler")))}, nil
 	}
@@ -39,15 +41,25 @@ func (g *roundRobin) pick(replicas []*replica) int {
 	return id
 }
 
-// lor routes to the replica with the fewest waiting requests, the lowest id on a tie.
-// Requests routed in the same global scheduling round count as waiting (Vidur).
-type lor struct{}
+// lor routes to the replica with the fewest outstanding requests — routed there and
+// not yet completed, waiting or running — the lowest id on a tie. Requests routed in
+// the same global scheduling round count. With queueOnly it counts, as Vidur's
+// num_pending_requests does, only the requests waiting for admission: under load every
+// replica's queue drains into its running batch, all count 0, and every request goes
+// to replica 0, so Vidur's "least outstanding requests" degenerates to one replica.
+type lor struct{ queueOnly bool }
 
-func (lor) pick(replicas []*replica) int {
-	best := 0
-	for i, r := range replicas {
-		if r.pending() < replicas[best].pending() {
-			best = i
+func (g lor) pick(replicas []*replica) int {
+	count := func(r *replica) int {
+		if g.queueOnly {
+			return r.pending()
+		}
+		return r.outstanding
+	}
+	best, bestN := 0, count(replicas[0])
+	for i, r := range replicas[1:] {
+		if n := count(r); n < bestN {
+			best, bestN = i+1, n
 		}
 	}
 	return best

@@ -118,7 +118,7 @@ func newEngine(opts Options, warn *warnings) (*engine, error) {
 		}
 		pred = p
 	}
-	global, err := newGlobalScheduler(opts.GlobalScheduler, opts.Seed)
+	global, err := newGlobalScheduler(opts.GlobalScheduler, opts.Seed, opts.LORQueueOnly)
 	if err != nil {
 		return nil, err
 	}

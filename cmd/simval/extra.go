@@ -16,7 +16,7 @@ import (
 
 // extraCommands are the commands that need realkit (real runs, profiling).
 func extraCommands() []*cobra.Command {
-	return []*cobra.Command{newRealCmd(), newProfileCmd(), newImportCmd()}
+	return []*cobra.Command{newRealCmd(), newProfileCmd(), newImportCmd(), newVidurCmd()}
 }
 
 // writeVidurCSV writes Vidur's request_metrics.csv for a default-mode simulation, rows

@@ -225,6 +225,7 @@ func newProfileCmd() *cobra.Command {
 	fl.BoolVar(&check, "check", false, "re-measure a few anchor shapes (under a minute) and report their drift against the target's committed profile")
 	fl.StringVar(&spec.Python, "python", "", "Python interpreter (default: $SIMVAL_PYTHON or python3)")
 	_ = cmd.MarkFlagRequired("target")
+	cmd.AddCommand(newProfileExportCmd())
 	return cmd
 }
 

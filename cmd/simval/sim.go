@@ -26,15 +26,27 @@ type simFlags struct {
 	noCPU, extrapolate                      bool
 	replicas                                int
 	seed                                    uint64
+	vidur                                   vidurParityFlags
 }
 
 func newSimCmd() *cobra.Command {
 	var f simFlags
 	cmd := &cobra.Command{
-		Use:   "sim --target T (--scenario S | --trace FILE)",
-		Short: "simulate a catalog scenario or a trace file on a target",
+		Use:   "sim --target T (--scenario S | --trace FILE) | sim --vidur-config C --vidur-predictions DIR --trace FILE",
+		Short: "simulate a catalog scenario or a trace file on a target, or replay a Vidur run in parity mode",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("vidur-config") || cmd.Flags().Changed("vidur-predictions") {
+				for _, name := range vidurParityConflicts {
+					if cmd.Flags().Changed(name) {
+						return fmt.Errorf("--%s does not apply in parity mode (--vidur-config): the Vidur run's config.json sets it", name)
+					}
+				}
+				return runVidurParity(cmd.OutOrStdout(), f.vidur, f.trace)
+			}
+			if f.target == "" {
+				return fmt.Errorf("required flag(s) \"target\" not set")
+			}
 			return runSim(cmd, f)
 		},
 	}
@@ -45,7 +57,7 @@ func newSimCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&f.noCPU, "no-cpu-overhead", false, "kernel-only prediction (no CPU overhead per step)")
 	cmd.Flags().BoolVar(&f.extrapolate, "extrapolate", false, "allow look-ups outside the profiled grid (reported as warnings)")
 	cmd.Flags().IntVar(&f.replicas, "replicas", 1, "identical replicas of the target behind a global scheduler (capacity what-ifs)")
-	cmd.Flags().StringVar(&f.global, "global-scheduler", "round_robin", "round_robin, lor (least outstanding requests) or random")
+	cmd.Flags().StringVar(&f.global, "global-scheduler", "round_robin", "round_robin, lor (least outstanding requests: waiting plus running) or random")
 	cmd.Flags().Uint64Var(&f.seed, "seed", 0, "seed of the random global scheduler")
 	cmd.Flags().StringArrayVar(&f.set, "set", nil, "override a target setting for a what-if, key=value (repeatable): "+
 		strings.Join(validation.SettableSettings, ", "))
@@ -54,7 +66,10 @@ func newSimCmd() *cobra.Command {
 		"a recorded warm-up captured: --warmup-from); default: the scenario's engine_state, warm for a trace")
 	cmd.Flags().StringVar(&f.warmupFrom, "warmup-from", "", "after-warmup: a recorded run (simval real output) whose first "+
 		"repetition's warm-up step trace gives the captured graphs")
-	_ = cmd.MarkFlagRequired("target")
+	cmd.Flags().StringVar(&f.vidur.config, "vidur-config", "", "parity mode: a Vidur run's config.json; writes Vidur's "+
+		"request_metrics.csv for --trace (with --vidur-predictions)")
+	cmd.Flags().StringVar(&f.vidur.predictions, "vidur-predictions", "", "parity mode: the folder of that run's cached "+
+		"prediction tables (<op>_<hash>_predictions.csv, from Vidur's cache folder)")
 	cmd.MarkFlagsMutuallyExclusive("scenario", "trace")
 	cmd.MarkFlagsOneRequired("scenario", "trace")
 	return cmd

@@ -25,6 +25,7 @@ type validateFlags struct {
 	runs               []string
 	format, reportDir  string
 	noCPU              bool
+	system             string
 }
 
 func newValidateCmd() *cobra.Command {
@@ -43,6 +44,8 @@ func newValidateCmd() *cobra.Command {
 	cmd.Flags().StringVar(&f.format, "format", "table", "output format: table, json or markdown")
 	cmd.Flags().StringVar(&f.reportDir, "report-dir", "", "write summary.md and PNG plots per scenario and target here")
 	cmd.Flags().BoolVar(&f.noCPU, "no-cpu-overhead", false, "judge the kernel-only prediction (no CPU overhead per step)")
+	cmd.Flags().StringVar(&f.system, "system", "simval", "simulator judged: simval, or Vidur from its recorded runs: "+
+		suite.SystemVidur+" (as released) or "+suite.SystemVidurCPU+" (CPU overhead modelled)")
 	return cmd
 }
 
@@ -112,7 +115,10 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 			}
 		}
 	}
-	sys := suite.Simulator{NoCPUOverhead: f.noCPU}
+	sys, err := validatedSystem(f)
+	if err != nil {
+		return err
+	}
 	doc := validateJSON{Pass: true, Results: []validation.ResultRow{}, Warnings: []string{}}
 	var md bytes.Buffer
 	judged, judgedRows := 0, 0
@@ -158,7 +164,7 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 		}
 	}
 	doc.Warnings = append(doc.Warnings, warns.lines()...)
-	if len(f.runs) == 0 {
+	if len(f.runs) == 0 && f.system == "simval" {
 		if err := judgeDecisions(cmd, scs, tgts, f.scenarios != nil || f.targets != nil, &doc); err != nil {
 			return err
 		}

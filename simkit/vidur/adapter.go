@@ -5,12 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/simval/simval/scenarios"
@@ -18,47 +14,27 @@ import (
 	"github.com/simval/simval/validation"
 )
 
-// Environment variables naming a Vidur install.
-const (
-	EnvPython = "SIMVAL_VIDUR_PYTHON" // the interpreter that has Vidur's dependencies
-	EnvDir    = "SIMVAL_VIDUR_DIR"    // Vidur's source folder (holds vidur/ and data/)
-)
+// VidurCommit is the microsoft/vidur commit simval runs and its parity mode
+// reproduces.
+const VidurCommit = "7d47513"
 
-// Install is an installed Vidur: an interpreter and the source folder Vidur runs in
-// (its data/profiling paths and predictor cache are relative to it).
-type Install struct {
-	Python string
-	Dir    string
+// Launcher runs Vidur's simulator (vidur.main) as a process; realkit.VidurInstall is
+// the real one. It owns every file and process: it writes the trace where Vidur can
+// read it, adds the flags that name files (the trace, the output and cache folders)
+// to args, runs Vidur, and returns what it wrote. This package stays pure: it decides
+// the flags and reads the outputs.
+type Launcher interface {
+	Launch(ctx context.Context, args []string, trace []byte) (*LaunchOutput, error)
 }
 
-// ErrNoInstall says why no Vidur install is available; tests skip with it.
-var ErrNoInstall = errors.New("no Vidur install")
-
-// FindInstall returns the install named by the arguments, or where they are empty by
-// SIMVAL_VIDUR_PYTHON and SIMVAL_VIDUR_DIR. It checks that the interpreter runs and
-// that the folder holds vidur/main.py; the error wraps ErrNoInstall with the reason.
-func FindInstall(python, dir string) (Install, error) {
-	if python == "" {
-		python = os.Getenv(EnvPython)
-	}
-	if dir == "" {
-		dir = os.Getenv(EnvDir)
-	}
-	if python == "" || dir == "" {
-		return Install{}, fmt.Errorf("%w: set %s (interpreter) and %s (Vidur's source folder)", ErrNoInstall, EnvPython, EnvDir)
-	}
-	path, err := exec.LookPath(python)
-	if err != nil {
-		return Install{}, fmt.Errorf("%w: interpreter %q: %v", ErrNoInstall, python, err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "vidur", "main.py")); err != nil {
-		return Install{}, fmt.Errorf("%w: %s is not Vidur's source folder: %v", ErrNoInstall, dir, err)
-	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return Install{}, fmt.Errorf("%w: %v", ErrNoInstall, err)
-	}
-	return Install{Python: path, Dir: abs}, nil
+// LaunchOutput is what one Vidur run wrote.
+type LaunchOutput struct {
+	RequestMetrics []byte // request_metrics.csv
+	Config         []byte // the config.json Vidur wrote: its whole resolved configuration
+	// CacheKeys are the predictor cache entries the run used, op → hash: its
+	// prediction tables are <cache>/<op>_<hash>_predictions.csv.
+	CacheKeys map[string]string
+	Wall      time.Duration
 }
 
 // Scenario is what Vidur is asked to simulate: a workload replayed from a trace and
@@ -106,9 +82,12 @@ func vidurScheduler(name string) (typ, prefix string, waiting int, err error) {
 	return typ, typ + "_scheduler_config_", waiting, nil
 }
 
-// Args returns the vidur.main command-line flags (reference §8) that replay
-// traceFile under s and write outputs under outDir.
-func (s Scenario) Args(traceFile, outDir string) ([]string, error) {
+// Args returns the vidur.main command-line flags (reference §8) that replay a trace
+// under s: model, device, parallelism, scheduler and its settings, trace_replay's
+// max_tokens, the predictor's grid (sized to the settings, so that no look-up falls
+// outside it) and CPU overhead; chrome trace and plots off. The flags naming files
+// (trace, output and cache folders) are the Launcher's.
+func (s Scenario) Args() ([]string, error) {
 	typ, prefix, waiting, err := vidurScheduler(s.Settings.Scheduler)
 	if err != nil {
 		return nil, err
@@ -116,7 +95,7 @@ func (s Scenario) Args(traceFile, outDir string) ([]string, error) {
 	if s.Model == "" || s.Device == "" || s.NetworkDevice == "" {
 		return nil, errors.New("vidur scenario: model, device and network device are required")
 	}
-	args := []string{"-m", "vidur.main",
+	args := []string{
 		"--replica_config_model_name", s.Model,
 		"--replica_config_device", s.Device,
 		"--replica_config_network_device", s.NetworkDevice,
@@ -125,8 +104,6 @@ func (s Scenario) Args(traceFile, outDir string) ([]string, error) {
 		"--cluster_config_num_replicas", strconv.Itoa(max(s.Replicas, 1)),
 		"--replica_scheduler_config_type", typ,
 		"--request_generator_config_type", "trace_replay",
-		"--trace_request_generator_config_trace_file", traceFile,
-		"--metrics_config_output_dir", outDir,
 		"--no-metrics_config_enable_chrome_trace",
 		"--no-metrics_config_store_plots",
 	}
@@ -145,8 +122,16 @@ func (s Scenario) Args(traceFile, outDir string) ([]string, error) {
 		flag("max_tokens_in_batch", s.Settings.TokenBudget)
 	}
 	flag("max_waiting_iters", waiting)
+	const predictor = "--random_forrest_execution_time_predictor_config_"
 	if s.MaxTokens > 0 {
-		args = append(args, "--trace_request_generator_config_max_tokens", strconv.Itoa(s.MaxTokens))
+		args = append(args, "--trace_request_generator_config_max_tokens", strconv.Itoa(s.MaxTokens),
+			predictor+"prediction_max_tokens_per_request", strconv.Itoa(s.MaxTokens))
+	}
+	if typ == "sarathi" && s.Settings.TokenBudget > 0 {
+		args = append(args, predictor+"prediction_max_prefill_chunk_size", strconv.Itoa(s.Settings.TokenBudget))
+	}
+	if s.Settings.MaxSeqs > 0 {
+		args = append(args, predictor+"prediction_max_batch_size", strconv.Itoa(s.Settings.MaxSeqs))
 	}
 	cpu := "--no-random_forrest_execution_time_predictor_config_skip_cpu_overhead_modeling"
 	if !s.CPUOverhead {
@@ -160,16 +145,15 @@ func (s Scenario) Args(traceFile, outDir string) ([]string, error) {
 type Run struct {
 	Records []validation.Record       // in the order of Scenario.Requests
 	Metrics []vidurfmt.RequestMetrics // Vidur's rows, in completion order
-	OutDir  string                    // where Vidur wrote its outputs
-	Wall    time.Duration
+	Output  *LaunchOutput
 }
 
-// Run writes the workload as a trace in workDir, runs `python -m vidur.main` in the
-// install's folder, and reads request_metrics.csv back. Records carry each request's
-// first-token and completion times as Vidur reports them; the token times between
-// are evenly spaced (Vidur reports no per-token times). ctx cancels the run: the
-// whole process group is terminated.
-func (in Install) Run(ctx context.Context, s Scenario, workDir string) (*Run, error) {
+// Simulate runs Vidur through l on the scenario's workload, replayed as a trace, and
+// reads request_metrics.csv back. Records carry each request's first-token and
+// completion times as Vidur reports them; the token times between are evenly spaced
+// (Vidur reports no per-token times). A request longer than max_tokens is refused,
+// since Vidur would silently shorten its prompt.
+func Simulate(ctx context.Context, l Launcher, s Scenario) (*Run, error) {
 	maxTokens := s.MaxTokens
 	if maxTokens == 0 {
 		maxTokens = vidurfmt.DefaultTraceReplay().MaxTokens
@@ -180,70 +164,25 @@ func (in Install) Run(ctx context.Context, s Scenario, workDir string) (*Run, er
 				r.ID, r.PromptTokens, r.OutputTokens, maxTokens)
 		}
 	}
-	trace := filepath.Join(workDir, "trace.csv")
-	outDir := filepath.Join(workDir, "vidur_output")
-	var buf bytes.Buffer
-	if err := vidurfmt.WriteTrace(&buf, s.Requests); err != nil {
+	var trace bytes.Buffer
+	if err := vidurfmt.WriteTrace(&trace, s.Requests); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(trace, buf.Bytes(), 0o644); err != nil {
-		return nil, err
-	}
-	args, err := s.Args(trace, outDir)
+	args, err := s.Args()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, in.Python, args...)
-	cmd.Dir = in.Dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
-	cmd.WaitDelay = 30 * time.Second
-	var logs tailBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("vidur (%s %s) failed: %w\n%s", in.Python, strings.Join(args, " "), err, logs.String())
-	}
-	wall := time.Since(start)
-	metricsFile, err := findMetrics(outDir)
+	out, err := l.Launch(ctx, args, trace.Bytes())
 	if err != nil {
-		return nil, fmt.Errorf("%w\n%s", err, logs.String())
+		return nil, err
 	}
-	rows, err := vidurfmt.ReadRequestMetricsFile(metricsFile)
+	rows, err := vidurfmt.ReadRequestMetrics(bytes.NewReader(out.RequestMetrics), "request_metrics.csv")
 	if err != nil {
 		return nil, err
 	}
 	recs, err := RecordsFromMetrics(rows, s.Requests)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", metricsFile, err)
+		return nil, fmt.Errorf("request_metrics.csv: %w", err)
 	}
-	return &Run{Records: recs, Metrics: rows, OutDir: filepath.Dir(metricsFile), Wall: wall}, nil
+	return &Run{Records: recs, Metrics: rows, Output: out}, nil
 }
-
-// findMetrics finds request_metrics.csv in the one timestamped folder Vidur creates
-// under outDir.
-func findMetrics(outDir string) (string, error) {
-	matches, err := filepath.Glob(filepath.Join(outDir, "*", "request_metrics.csv"))
-	if err != nil {
-		return "", err
-	}
-	if len(matches) != 1 {
-		return "", fmt.Errorf("vidur wrote %d request_metrics.csv under %s, want 1", len(matches), outDir)
-	}
-	return matches[0], nil
-}
-
-// tailBuffer keeps the last 16 KiB of a process's output for error messages.
-type tailBuffer struct{ b []byte }
-
-const tailLimit = 16 << 10
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.b = append(t.b, p...)
-	if len(t.b) > tailLimit {
-		t.b = append(t.b[:0], t.b[len(t.b)-tailLimit:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string { return string(t.b) }

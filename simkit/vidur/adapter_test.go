@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -29,63 +27,37 @@ func smallScenario() vidur.Scenario {
 	}
 }
 
-// TestInstalledVidur runs a real Vidur when one is named by SIMVAL_VIDUR_PYTHON and
-// SIMVAL_VIDUR_DIR, and skips with the reason otherwise.
-func TestInstalledVidur(t *testing.T) {
-	in, err := vidur.FindInstall("", "")
-	if err != nil {
-		require.ErrorIs(t, err, vidur.ErrNoInstall)
-		t.Skip(err.Error())
-	}
-	s := smallScenario()
-	run, err := in.Run(context.Background(), s, t.TempDir())
-	require.NoError(t, err)
-	require.Len(t, run.Records, len(s.Requests))
-	require.NoError(t, validation.ValidateRecords(run.Records))
-	t.Logf("vidur took %v", run.Wall)
-}
-
-func TestFindInstallReasons(t *testing.T) {
-	t.Setenv(vidur.EnvPython, "")
-	t.Setenv(vidur.EnvDir, "")
-	_, err := vidur.FindInstall("", "")
-	require.ErrorIs(t, err, vidur.ErrNoInstall)
-	assert.ErrorContains(t, err, "set SIMVAL_VIDUR_PYTHON (interpreter) and SIMVAL_VIDUR_DIR")
-
-	_, err = vidur.FindInstall("/bin/sh", t.TempDir())
-	require.ErrorIs(t, err, vidur.ErrNoInstall)
-	assert.ErrorContains(t, err, "is not Vidur's source folder")
-
-	_, err = vidur.FindInstall("no-such-python-simval", t.TempDir())
-	assert.ErrorContains(t, err, `interpreter "no-such-python-simval"`)
-}
-
 func TestScenarioArgs(t *testing.T) {
 	s := smallScenario()
 	s.Settings.NumBlocks, s.Settings.TP, s.MaxTokens = 1000, 2, 8192
-	args, err := s.Args("/w/trace.csv", "/w/out")
+	args, err := s.Args()
 	require.NoError(t, err)
 	line := strings.Join(args, " ")
 	for _, want := range []string{
-		"-m vidur.main", "--replica_config_model_name meta-llama/Meta-Llama-3-8B", "--replica_config_tensor_parallel_size 2",
+		"--replica_config_model_name meta-llama/Meta-Llama-3-8B", "--replica_config_tensor_parallel_size 2",
 		"--replica_scheduler_config_type sarathi", "--sarathi_scheduler_config_chunk_size 512",
 		"--sarathi_scheduler_config_batch_size_cap 128", "--sarathi_scheduler_config_num_blocks 1000",
-		"--request_generator_config_type trace_replay", "--trace_request_generator_config_trace_file /w/trace.csv",
-		"--trace_request_generator_config_max_tokens 8192", "--metrics_config_output_dir /w/out",
+		"--request_generator_config_type trace_replay", "--trace_request_generator_config_max_tokens 8192",
+		"--random_forrest_execution_time_predictor_config_prediction_max_tokens_per_request 8192",
+		"--random_forrest_execution_time_predictor_config_prediction_max_prefill_chunk_size 512",
+		"--random_forrest_execution_time_predictor_config_prediction_max_batch_size 128",
 		"--random_forrest_execution_time_predictor_config_skip_cpu_overhead_modeling",
 	} {
 		assert.Contains(t, line, want)
 	}
+	for _, launchers := range []string{"trace_file", "output_dir", "cache_dir"} {
+		assert.NotContains(t, line, launchers, "flags naming files are the launcher's")
+	}
 
 	s.Settings = validation.EngineSettings{Scheduler: "fastertransformer", MaxSeqs: 8}
-	args, err = s.Args("t", "o")
+	args, err = s.Args()
 	require.NoError(t, err)
 	line = strings.Join(args, " ")
 	assert.Contains(t, line, "--replica_scheduler_config_type faster_transformer")
 	assert.Contains(t, line, "--faster_transformer_scheduler_config_batch_size_cap 8")
 
 	s.Settings, s.CPUOverhead = validation.EngineSettings{Scheduler: "lightllm:4", TokenBudget: 2048, BlockSize: 1}, true
-	args, err = s.Args("t", "o")
+	args, err = s.Args()
 	require.NoError(t, err)
 	line = strings.Join(args, " ")
 	assert.Contains(t, line, "--lightllm_scheduler_config_max_tokens_in_batch 2048")
@@ -93,36 +65,25 @@ func TestScenarioArgs(t *testing.T) {
 	assert.Contains(t, line, "--no-random_forrest_execution_time_predictor_config_skip_cpu_overhead_modeling")
 
 	s.Settings.Scheduler = "hfcb:fifo"
-	_, err = s.Args("t", "o")
+	_, err = s.Args()
 	assert.ErrorContains(t, err, `scheduler "hfcb:fifo" has no Vidur counterpart`)
 }
 
-// fakeVidur is an "interpreter" that records its arguments and working folder and
-// writes a canned request_metrics.csv where Vidur would: <output_dir>/<timestamp>/.
-const fakeVidur = `#!/bin/sh
-out=""
-trace=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --metrics_config_output_dir) out="$2"; shift ;;
-    --trace_request_generator_config_trace_file) trace="$2"; shift ;;
-  esac
-  shift
-done
-pwd > "$FAKE_LOG"
-cp "$trace" "$FAKE_LOG.trace"
-mkdir -p "$out/2026-01-01_00-00-00-000000"
-cp "$FAKE_METRICS" "$out/2026-01-01_00-00-00-000000/request_metrics.csv"
-`
+// fakeLauncher answers with canned request_metrics.csv and keeps what it was given.
+type fakeLauncher struct {
+	metrics     []byte
+	args        []string
+	trace       []byte
+	launchCount int
+}
 
-func TestRunWithFakeVidur(t *testing.T) {
-	dir := t.TempDir()
-	src := filepath.Join(dir, "vidur-src")
-	require.NoError(t, os.MkdirAll(filepath.Join(src, "vidur"), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(src, "vidur", "main.py"), nil, 0o644))
-	python := filepath.Join(dir, "python")
-	require.NoError(t, os.WriteFile(python, []byte(fakeVidur), 0o755))
+func (f *fakeLauncher) Launch(_ context.Context, args []string, trace []byte) (*vidur.LaunchOutput, error) {
+	f.args, f.trace = args, trace
+	f.launchCount++
+	return &vidur.LaunchOutput{RequestMetrics: f.metrics, Config: []byte("{}"), CacheKeys: map[string]string{"add": "0123abcd"}}, nil
+}
 
+func TestSimulateWithFakeLauncher(t *testing.T) {
 	// Vidur's answer: q1 completes first. q0: TTFT 0.05, E2E 0.35 over 4 tokens;
 	// q1: TTFT = E2E = 0.04 (one token), scheduled 0.01 after arrival.
 	metrics := []vidurfmt.RequestMetrics{
@@ -133,22 +94,15 @@ func TestRunWithFakeVidur(t *testing.T) {
 	}
 	var b bytes.Buffer
 	require.NoError(t, vidurfmt.WriteRequestMetrics(&b, metrics))
-	canned := filepath.Join(dir, "canned.csv")
-	require.NoError(t, os.WriteFile(canned, b.Bytes(), 0o644))
-	t.Setenv("FAKE_METRICS", canned)
-	t.Setenv("FAKE_LOG", filepath.Join(dir, "log"))
-
-	in, err := vidur.FindInstall(python, src)
-	require.NoError(t, err)
-	run, err := in.Run(context.Background(), smallScenario(), t.TempDir())
+	l := &fakeLauncher{metrics: b.Bytes()}
+	run, err := vidur.Simulate(context.Background(), l, smallScenario())
 	require.NoError(t, err)
 
-	cwd, err := os.ReadFile(filepath.Join(dir, "log"))
+	assert.Equal(t, "arrived_at,num_prefill_tokens,num_decode_tokens\n0.0,12,4\n2.0,9,1\n", string(l.trace))
+	want, err := smallScenario().Args()
 	require.NoError(t, err)
-	assert.Equal(t, src, strings.TrimSpace(string(cwd)), "vidur runs in its source folder")
-	trace, err := os.ReadFile(filepath.Join(dir, "log.trace"))
-	require.NoError(t, err)
-	assert.Equal(t, "arrived_at,num_prefill_tokens,num_decode_tokens\n0.0,12,4\n2.0,9,1\n", string(trace))
+	assert.Equal(t, want, l.args)
+	assert.Equal(t, map[string]string{"add": "0123abcd"}, run.Output.CacheKeys)
 
 	require.Len(t, run.Records, 2)
 	q0, q1 := run.Records[0], run.Records[1]
@@ -162,8 +116,9 @@ func TestRunWithFakeVidur(t *testing.T) {
 
 	long := smallScenario()
 	long.Requests[0].PromptTokens = 4095
-	_, err = in.Run(context.Background(), long, t.TempDir())
+	_, err = vidur.Simulate(context.Background(), l, long)
 	assert.ErrorContains(t, err, "exceed Vidur's max_tokens 4096")
+	assert.Equal(t, 1, l.launchCount, "a refused workload never reaches Vidur")
 }
 
 func TestRecordsFromMetricsChecks(t *testing.T) {

@@ -1,12 +1,12 @@
 package vidur_test
 
 import (
-	"github.com/simval/simval/simkit/internal/paritykit"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/simval/simval/internal/paritykit"
 	"github.com/simval/simval/simkit/vidur"
 	"github.com/simval/simval/simkit/vidurfmt"
 )

@@ -103,6 +103,7 @@ func ParityOptions(cfg vidurfmt.RunConfig, preds *vidurfmt.Predictions) (simkit.
 		CPUOverhead:      !cfg.Predictor.SkipCPUOverheadModeling,
 		Replicas:         cfg.NumReplicas,
 		GlobalScheduler:  cfg.GlobalScheduler,
+		LORQueueOnly:     true, // Vidur's lor counts waiting requests only
 		Seed:             uint64(cfg.Seed),
 		GPUMemoryGB:      cfg.DeviceTotalMemoryGB,
 		MaxRequestTokens: cfg.Trace.MaxTokens,

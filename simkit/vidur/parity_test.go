@@ -2,7 +2,6 @@ package vidur_test
 
 import (
 	"bytes"
-	"github.com/simval/simval/simkit/internal/paritykit"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/simval/simval/internal/paritykit"
 	"github.com/simval/simval/simkit/vidur"
 	"github.com/simval/simval/simkit/vidurfmt"
 )

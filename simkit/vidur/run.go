@@ -31,6 +31,19 @@ type ParityRun struct {
 // it is derived as completion − first scheduling − Σ execution, which also counts a
 // batch's wait for the first stage, which Vidur does not.
 func RunParity(cfg vidurfmt.RunConfig, preds *vidurfmt.Predictions, rows []vidurfmt.TraceRow, keepTokenTimes bool) (*ParityRun, error) {
+	return runParity(cfg, preds, rows, keepTokenTimes, nil)
+}
+
+// StreamParity is RunParity that hands each request_metrics.csv row to sink as its
+// request completes (completion order) instead of keeping them: ParityRun.Metrics
+// stays empty. A sink error stops the simulation.
+func StreamParity(cfg vidurfmt.RunConfig, preds *vidurfmt.Predictions, rows []vidurfmt.TraceRow,
+	sink func(vidurfmt.RequestMetrics) error) (*ParityRun, error) {
+	return runParity(cfg, preds, rows, false, sink)
+}
+
+func runParity(cfg vidurfmt.RunConfig, preds *vidurfmt.Predictions, rows []vidurfmt.TraceRow, keepTokenTimes bool,
+	sink func(vidurfmt.RequestMetrics) error) (*ParityRun, error) {
 	opts, err := ParityOptions(cfg, preds)
 	if err != nil {
 		return nil, err
@@ -53,7 +66,14 @@ func RunParity(cfg vidurfmt.RunConfig, preds *vidurfmt.Predictions, rows []vidur
 		}
 	}
 
-	run := &ParityRun{Records: make([]validation.Record, len(reqs)), Metrics: make([]vidurfmt.RequestMetrics, 0, len(reqs))}
+	run := &ParityRun{Records: make([]validation.Record, len(reqs))}
+	if sink == nil {
+		run.Metrics = make([]vidurfmt.RequestMetrics, 0, len(reqs))
+		sink = func(m vidurfmt.RequestMetrics) error {
+			run.Metrics = append(run.Metrics, m)
+			return nil
+		}
+	}
 	next := 0
 	stream := func() (scenarios.Request, bool) {
 		if next == len(order) {
@@ -76,7 +96,7 @@ func RunParity(cfg vidurfmt.RunConfig, preds *vidurfmt.Predictions, rows []vidur
 		if times.HasPreemption {
 			preemption = times.PreemptionS
 		}
-		run.Metrics = append(run.Metrics, vidurfmt.MetricsFromOutcome(vidurfmt.RequestOutcome{
+		return sink(vidurfmt.MetricsFromOutcome(vidurfmt.RequestOutcome{
 			ID: row, ArrivedAt: rows[row].ArrivedAt,
 			ArrivalPrefill: rows[row].Prefill, ArrivalDecode: rows[row].Decode,
 			Prefill: r.Prompt, Decode: r.Decode,
@@ -87,7 +107,6 @@ func RunParity(cfg vidurfmt.RunConfig, preds *vidurfmt.Predictions, rows []vidur
 			Restarts:      r.Restarts,
 			InterArrivalS: interArrival[row],
 		}))
-		return nil
 	}
 	run.Totals, err = simkit.SimulateStream(opts, stream, emit, keepTokenTimes)
 	if err != nil {

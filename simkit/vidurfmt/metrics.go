@@ -117,33 +117,49 @@ func MetricsFromOutcome(o RequestOutcome) RequestMetrics {
 // such, restarts as integers, NaN as an empty cell.
 func WriteRequestMetrics(w io.Writer, rows []RequestMetrics) error {
 	bw := bufio.NewWriter(w)
+	buf := AppendRequestMetricsHeader(nil)
+	for _, r := range rows {
+		buf = AppendRequestMetrics(buf, r)
+		if len(buf) > 32<<10 {
+			bw.Write(buf)
+			buf = buf[:0]
+		}
+	}
+	bw.Write(buf)
+	return bw.Flush()
+}
+
+// AppendRequestMetricsHeader appends request_metrics.csv's header line.
+func AppendRequestMetricsHeader(dst []byte) []byte {
 	for i, c := range RequestMetricsColumns {
 		if i > 0 {
-			bw.WriteByte(',')
+			dst = append(dst, ',')
 		}
-		bw.WriteString(c)
+		dst = append(dst, c...)
 	}
-	bw.WriteByte('\n')
+	return append(dst, '\n')
+}
+
+// AppendRequestMetrics appends r as one line of request_metrics.csv (see
+// WriteRequestMetrics), so that rows can be formatted as they are produced.
+func AppendRequestMetrics(dst []byte, r RequestMetrics) []byte {
 	cell := func(v float64) {
-		bw.WriteByte(',')
+		dst = append(dst, ',')
 		if !math.IsNaN(v) {
-			bw.WriteString(pyFloat(v))
+			dst = appendPyFloat(dst, v)
 		}
 	}
-	for _, r := range rows {
-		bw.WriteString(strconv.Itoa(r.ID))
-		for _, v := range r.Times {
-			cell(v)
-		}
-		cell(float64(r.Tokens))
-		cell(float64(r.Prefill))
-		cell(float64(r.Decode))
-		cell(r.PDRatio)
-		bw.WriteByte(',')
-		bw.WriteString(strconv.Itoa(r.Restarts))
-		bw.WriteByte('\n')
+	dst = strconv.AppendInt(dst, int64(r.ID), 10)
+	for _, v := range r.Times {
+		cell(v)
 	}
-	return bw.Flush()
+	cell(float64(r.Tokens))
+	cell(float64(r.Prefill))
+	cell(float64(r.Decode))
+	cell(r.PDRatio)
+	dst = append(dst, ',')
+	dst = strconv.AppendInt(dst, int64(r.Restarts), 10)
+	return append(dst, '\n')
 }
 
 // ReadRequestMetricsFile reads a request_metrics.csv.

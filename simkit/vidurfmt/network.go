@@ -94,6 +94,10 @@ type CPUOverheadRow struct {
 	PrepareInputsE2E    float64 // prepare_inputs_e2e_median
 	ProcessModelOutputs float64 // process_model_outputs_median
 	RayCommTime         float64 // ray_comm_time_mean
+	// NumTokens is the step's query tokens where the file has a num_tokens column
+	// (simval's profile bundles, which also hold prefill and mixed steps); else 0.
+	// Vidur itself keys CPU overhead on the batch size alone.
+	NumTokens int
 }
 
 // Total is the CPU time Vidur adds per step: the sum of the five terms.
@@ -125,6 +129,7 @@ func ReadCPUOverheads(r io.Reader, name string) ([]CPUOverheadRow, error) {
 		}
 		idx[i] = j
 	}
+	numTokens, hasNumTokens := lower["num_tokens"]
 	var rows []CPUOverheadRow
 	for {
 		rec, err := f.next()
@@ -143,6 +148,11 @@ func ReadCPUOverheads(r io.Reader, name string) ([]CPUOverheadRow, error) {
 		}
 		for i, dst := range []*float64{&row.Schedule, &row.SamplerE2E, &row.PrepareInputsE2E, &row.ProcessModelOutputs, &row.RayCommTime} {
 			if *dst, err = f.float(rec, idx[3+i]); err != nil {
+				return nil, err
+			}
+		}
+		if hasNumTokens {
+			if row.NumTokens, err = f.integer(rec, numTokens); err != nil {
 				return nil, err
 			}
 		}

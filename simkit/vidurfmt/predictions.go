@@ -1,6 +1,7 @@
 package vidurfmt
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Operation names of Vidur's predictor (reference §6), as its prediction files name them.
@@ -69,26 +71,6 @@ func (t *Table1D) Len() int { return t.n }
 // MaxKey is the largest key the table holds.
 func (t *Table1D) MaxKey() int { return len(t.vals) - 1 }
 
-// Table2D is one prediction table with two integer features, e.g. attn_decode's
-// (batch_size, kv_cache_size).
-type Table2D struct {
-	Op       string
-	Features [2]string
-	m        map[uint64]float64
-}
-
-// At returns the prediction for (a, b), and false where the table has no such key.
-func (t *Table2D) At(a, b int) (float64, bool) {
-	if a < 0 || b < 0 || a > math.MaxUint32 || b > math.MaxUint32 {
-		return 0, false
-	}
-	v, ok := t.m[uint64(a)<<32|uint64(b)]
-	return v, ok
-}
-
-// Len is the number of keys the table holds.
-func (t *Table2D) Len() int { return len(t.m) }
-
 // Predictions are the prediction tables of one Vidur predictor, by operation.
 type Predictions struct {
 	// Dir is the folder they were read from.
@@ -126,31 +108,25 @@ func predictionFile(dir, op string) (string, error) {
 // LoadPredictions reads every known prediction table in dir. Tables that are absent
 // stay nil; which ones a simulation needs depends on its TP, PP and CPU settings and
 // is checked by the predictor that uses them. A folder with no table is an error.
+// The files are read concurrently (attn_prefill's grid alone has hundreds of
+// thousands of rows).
 func LoadPredictions(dir string) (*Predictions, error) {
+	type job struct {
+		op, path string
+		load     func(path string) error
+	}
 	p := &Predictions{Dir: dir, Token: map[string]*Table1D{}, CPU: map[string]*Table1D{}}
-	found := 0
-	load1 := func(op, feature string, into map[string]*Table1D) error {
-		path, err := predictionFile(dir, op)
-		if err != nil || path == "" {
+	one := make([]*Table1D, len(TokenOps)+len(CPUOps))
+	var jobs []job
+	for i, op := range append(slices.Clone(TokenOps), CPUOps...) {
+		feature := "num_tokens"
+		if i >= len(TokenOps) {
+			feature = "batch_size"
+		}
+		jobs = append(jobs, job{op: op, load: func(path string) (err error) {
+			one[i], err = readTable1DFile(path, op, feature)
 			return err
-		}
-		t, err := readTable1DFile(path, op, feature)
-		if err != nil {
-			return err
-		}
-		into[op] = t
-		found++
-		return nil
-	}
-	for _, op := range TokenOps {
-		if err := load1(op, "num_tokens", p.Token); err != nil {
-			return nil, err
-		}
-	}
-	for _, op := range CPUOps {
-		if err := load1(op, "batch_size", p.CPU); err != nil {
-			return nil, err
-		}
+		}})
 	}
 	for _, spec := range []struct {
 		op   string
@@ -160,42 +136,62 @@ func LoadPredictions(dir string) (*Predictions, error) {
 		{OpAttnDecode, [2]string{"batch_size", "kv_cache_size"}, &p.AttnDecode},
 		{OpAttnPrefill, [2]string{"kv_cache_size", "prefill_chunk_size_squared"}, &p.AttnPrefill},
 	} {
-		path, err := predictionFile(dir, spec.op)
+		jobs = append(jobs, job{op: spec.op, load: func(path string) (err error) {
+			*spec.into, err = readTable2DFile(path, spec.op, spec.feat)
+			return err
+		}})
+	}
+	found := 0
+	for i := range jobs {
+		path, err := predictionFile(dir, jobs[i].op)
 		if err != nil {
 			return nil, err
 		}
-		if path == "" {
-			continue
+		if jobs[i].path = path; path != "" {
+			found++
 		}
-		t, err := readTable2DFile(path, spec.op, spec.feat)
-		if err != nil {
-			return nil, err
-		}
-		*spec.into = t
-		found++
 	}
 	if found == 0 {
 		return nil, fmt.Errorf("%s: no prediction tables (want files like attn_pre_proj_predictions.csv)", dir)
+	}
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		if j.path != "" {
+			wg.Go(func() { errs[i] = j.load(j.path) })
+		}
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for i, op := range TokenOps {
+		if one[i] != nil {
+			p.Token[op] = one[i]
+		}
+	}
+	for i, op := range CPUOps {
+		if t := one[len(TokenOps)+i]; t != nil {
+			p.CPU[op] = t
+		}
 	}
 	return p, nil
 }
 
 func readTable1DFile(path, op, feature string) (*Table1D, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	return ReadTable1D(f, path, op, feature)
+	return parseTable1D(data, path, op, feature)
 }
 
 func readTable2DFile(path, op string, features [2]string) (*Table2D, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	return ReadTable2D(f, path, op, features)
+	return parseTable2D(data, path, op, features)
 }
 
 // maxTable1DKey bounds the keys of a one-feature table (Orca's token grid is
@@ -205,41 +201,39 @@ const maxTable1DKey = 1 << 22
 // ReadTable1D reads a prediction CSV whose columns are feature then prediction (ms).
 // Keys must be non-negative integers, unique; predictions finite.
 func ReadTable1D(r io.Reader, name, op, feature string) (*Table1D, error) {
-	f, err := openCSV(r, name)
+	data, err := io.ReadAll(r)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if err := f.exactHeader(feature, "prediction"); err != nil {
-		return nil, err
-	}
+	return parseTable1D(data, name, op, feature)
+}
+
+func parseTable1D(data []byte, name, op, feature string) (*Table1D, error) {
 	t := &Table1D{Op: op, Feature: feature}
-	for {
-		rec, err := f.next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	err := scanNumericCSV(data, name, []string{feature, "prediction"}, func(f *numericRow) error {
+		k, err := f.integer(0)
 		if err != nil {
-			return nil, err
-		}
-		k, err := f.integer(rec, 0)
-		if err != nil {
-			return nil, err
+			return err
 		}
 		if k < 0 || k > maxTable1DKey {
-			return nil, f.errf(feature, "key %d outside [0, %d]", k, maxTable1DKey)
+			return f.errf(0, "key %d outside [0, %d]", k, maxTable1DKey)
 		}
-		v, err := f.prediction(rec, 1)
+		v, err := f.prediction(1)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for len(t.vals) <= k {
 			t.vals = append(t.vals, math.NaN())
 		}
 		if !math.IsNaN(t.vals[k]) {
-			return nil, f.errf(feature, "key %d appears twice", k)
+			return f.errf(0, "key %d appears twice", k)
 		}
 		t.vals[k] = v
 		t.n++
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if t.n == 0 {
 		return nil, fmt.Errorf("%s: no rows", name)
@@ -250,66 +244,77 @@ func ReadTable1D(r io.Reader, name, op, feature string) (*Table1D, error) {
 // ReadTable2D reads a prediction CSV whose columns are the two features then
 // prediction (ms).
 func ReadTable2D(r io.Reader, name, op string, features [2]string) (*Table2D, error) {
-	f, err := openCSV(r, name)
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return parseTable2D(data, name, op, features)
+}
+
+// parallelParseBytes is the size from which a two-feature table is parsed in two
+// halves at once (Vidur's attn_prefill grid is about 7 MB).
+const parallelParseBytes = 1 << 20
+
+func parseTable2D(data []byte, name, op string, features [2]string) (*Table2D, error) {
+	cols := []string{features[0], features[1], "prediction"}
+	body, err := numericBody(data, name, cols)
 	if err != nil {
 		return nil, err
 	}
-	if err := f.exactHeader(features[0], features[1], "prediction"); err != nil {
+	type entry struct {
+		a, b int
+		v    float64
+	}
+	parts := 1
+	if len(body) >= parallelParseBytes {
+		parts = 2
+	}
+	pieces, lines := splitLines(body, parts, 1)
+	entries := make([][]entry, len(pieces))
+	errs := make([]error, len(pieces))
+	var wg sync.WaitGroup
+	for i, piece := range pieces {
+		wg.Go(func() {
+			out := make([]entry, 0, bytes.Count(piece, []byte{'\n'})+1)
+			errs[i] = scanNumericLines(piece, name, cols, lines[i], func(f *numericRow) error {
+				var key [2]int
+				for i := range key {
+					var err error
+					if key[i], err = f.integer(i); err != nil {
+						return err
+					}
+				}
+				if !validKeys2D(key[0], key[1]) {
+					return f.errf(0, "key (%d, %d) outside [0, %d] × [0, %d]", key[0], key[1], maxTable2DFirstKey, uint32(math.MaxUint32))
+				}
+				v, err := f.prediction(2)
+				if err != nil {
+					return err
+				}
+				out = append(out, entry{key[0], key[1], v})
+				return nil
+			})
+			entries[i] = out
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	t := &Table2D{Op: op, Features: features, m: map[uint64]float64{}}
-	for {
-		rec, err := f.next()
-		if errors.Is(err, io.EOF) {
-			break
+	bld := newTable2DBuilder(op, features)
+	for _, part := range entries {
+		for _, e := range part {
+			bld.add(e.a, e.b, e.v)
 		}
-		if err != nil {
-			return nil, err
-		}
-		var key [2]int
-		for i := range key {
-			if key[i], err = f.integer(rec, i); err != nil {
-				return nil, err
-			}
-			if key[i] < 0 || key[i] > math.MaxUint32 {
-				return nil, f.errf(features[i], "key %d outside [0, %d]", key[i], uint32(math.MaxUint32))
-			}
-		}
-		v, err := f.prediction(rec, 2)
-		if err != nil {
-			return nil, err
-		}
-		packed := uint64(key[0])<<32 | uint64(key[1])
-		if _, dup := t.m[packed]; dup {
-			return nil, f.errf(features[0], "key (%d, %d) appears twice", key[0], key[1])
-		}
-		t.m[packed] = v
 	}
-	if len(t.m) == 0 {
+	t, a, b, ok := bld.finish()
+	if !ok {
+		return nil, fmt.Errorf("%s: column %q: key (%d, %d) appears twice", name, features[0], a, b)
+	}
+	if t.n == 0 {
 		return nil, fmt.Errorf("%s: no rows", name)
 	}
 	return t, nil
-}
-
-// exactHeader requires the header to be exactly cols, in order.
-func (f *csvFile) exactHeader(cols ...string) error {
-	if !slices.Equal(f.header, cols) {
-		return fmt.Errorf("%s:1: header is %q, want %q", f.name, strings.Join(f.header, ","), strings.Join(cols, ","))
-	}
-	return nil
-}
-
-// prediction parses a predicted time in milliseconds: finite. A negative value is
-// kept, since Vidur's polynomial predictor can produce one and uses it as it is.
-func (f *csvFile) prediction(rec []string, i int) (float64, error) {
-	v, err := f.float(rec, i)
-	if err != nil {
-		return 0, err
-	}
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, f.errf(f.header[i], "%v is not a finite time", v)
-	}
-	return v, nil
 }
 
 // NewTable1D builds a one-feature table in memory from parallel keys and values
@@ -338,17 +343,21 @@ func NewTable1D(op, feature string, keys []int, vals []float64) (*Table1D, error
 // NewTable2D builds a two-feature table in memory from a function over the grid
 // as × bs (for tests and synthetic tables).
 func NewTable2D(op string, features [2]string, as, bs []int, f func(a, b int) float64) (*Table2D, error) {
-	t := &Table2D{Op: op, Features: features, m: map[uint64]float64{}}
+	bld := newTable2DBuilder(op, features)
 	for _, a := range as {
 		for _, b := range bs {
 			v := f(a, b)
-			if a < 0 || b < 0 || a > math.MaxUint32 || b > math.MaxUint32 || math.IsNaN(v) || math.IsInf(v, 0) {
+			if !validKeys2D(a, b) || math.IsNaN(v) || math.IsInf(v, 0) {
 				return nil, fmt.Errorf("%s: bad key (%d, %d) or value %v", op, a, b, v)
 			}
-			t.m[uint64(a)<<32|uint64(b)] = v
+			bld.add(a, b, v)
 		}
 	}
-	if len(t.m) == 0 {
+	t, a, b, ok := bld.finish()
+	if !ok {
+		return nil, fmt.Errorf("%s: key (%d, %d) appears twice", op, a, b)
+	}
+	if t.n == 0 {
 		return nil, fmt.Errorf("%s: empty grid", op)
 	}
 	return t, nil

@@ -1,8 +1,11 @@
 package vidurfmt
 
 import (
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -82,4 +85,44 @@ func TestLoadPredictions(t *testing.T) {
 
 	_, err = LoadPredictions(t.TempDir())
 	assert.ErrorContains(t, err, "no prediction tables")
+}
+
+// TestReadTable2DInHalves: a table over parallelParseBytes is parsed in two halves at
+// once; keys, values, errors' line numbers and repeated keys across the halves come
+// out as from one pass.
+func TestReadTable2DInHalves(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("kv_cache_size,prefill_chunk_size_squared,prediction\n")
+	rows := 0
+	for a := 0; b.Len() < 3*parallelParseBytes; a += 64 {
+		for c := 1; c <= 1024; c++ {
+			fmt.Fprintf(&b, "%d,%d,%g\n", a, c*c, float64(a)+float64(c)/1024)
+			rows++
+		}
+	}
+	data := b.String()
+	tab, err := ReadTable2D(strings.NewReader(data), "big.csv", OpAttnPrefill, [2]string{"kv_cache_size", "prefill_chunk_size_squared"})
+	require.NoError(t, err)
+	assert.Equal(t, rows, tab.Len())
+	lastA := (rows/1024 - 1) * 64
+	for _, k := range [][2]int{{0, 1}, {64, 1024 * 1024}, {lastA, 9}, {rows / 1024 / 2 * 64, 500 * 500}} {
+		v, ok := tab.At(k[0], k[1])
+		require.True(t, ok, "%v", k)
+		c := math.Sqrt(float64(k[1]))
+		assert.Equal(t, float64(k[0])+c/1024, v, "%v", k)
+	}
+	_, ok := tab.At(64, 1000)
+	assert.False(t, ok)
+
+	lines := strings.Split(data, "\n")
+	bad := len(lines) - 10 // in the second half
+	broken := slices.Clone(lines)
+	broken[bad-1] = "1,2,x"
+	_, err = ReadTable2D(strings.NewReader(strings.Join(broken, "\n")), "big.csv", OpAttnPrefill, [2]string{"kv_cache_size", "prefill_chunk_size_squared"})
+	assert.EqualError(t, err, fmt.Sprintf(`big.csv:%d: column "prediction": "x" is not a number`, bad))
+
+	dup := slices.Clone(lines)
+	dup[bad-1] = lines[1] // row (0, 1) again, far from the first
+	_, err = ReadTable2D(strings.NewReader(strings.Join(dup, "\n")), "big.csv", OpAttnPrefill, [2]string{"kv_cache_size", "prefill_chunk_size_squared"})
+	assert.ErrorContains(t, err, "key (0, 1) appears twice")
 }

@@ -1,7 +1,6 @@
 package vidurfmt
 
 import (
-	"github.com/simval/simval/simkit/internal/paritykit"
 	"math"
 	"os"
 	"path/filepath"
@@ -10,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/simval/simval/internal/paritykit"
 )
 
 // mlpCSV builds an mlp.csv with only medians (Vidur's files carry all five stats;

@@ -1,13 +1,14 @@
 package vidurfmt
 
 import (
-	"github.com/simval/simval/simkit/internal/paritykit"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/simval/simval/internal/paritykit"
 )
 
 // minimalConfig is a config.json with only the fields simval reads (Vidur writes

@@ -2,6 +2,9 @@ package vidurfmt
 
 import (
 	"bytes"
+	"math"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -107,5 +110,42 @@ func TestPyFloat(t *testing.T) {
 		1.5e16: "1.5e+16", 1e-5: "1e-05", 0.0001: "0.0001", 1e22: "1e+22", 0.02996693727451113: "0.02996693727451113",
 	} {
 		assert.Equal(t, want, pyFloat(v), "%v", v)
+	}
+}
+
+// pyFloatTwoPass is the straightforward form of pyFloat (format twice, pick), kept to
+// check the single-pass one against.
+func pyFloatTwoPass(v float64) string {
+	sci := strconv.FormatFloat(v, 'e', -1, 64)
+	exp, _ := strconv.Atoi(sci[strings.IndexByte(sci, 'e')+1:])
+	if exp < -4 || exp >= 16 {
+		return sci
+	}
+	s := strconv.FormatFloat(v, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+func TestPyFloatMatchesTwoPass(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		var v float64
+		switch rng.IntN(3) {
+		case 0: // any finite double
+			v = math.Float64frombits(rng.Uint64())
+			if math.IsNaN(v) || math.IsInf(v, 0) || v == 0 {
+				continue
+			}
+		case 1: // latencies and token counts: 1e-6 … 1e6 s
+			v = math.Pow(10, rng.Float64()*12-6)
+		default: // integral values around the positional/scientific switch at 1e16
+			v = math.Trunc(math.Pow(10, rng.Float64()*18))
+		}
+		if rng.IntN(2) == 0 {
+			v = -v
+		}
+		require.Equal(t, pyFloatTwoPass(v), pyFloat(v), "%b", v)
 	}
 }
