@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -44,10 +45,17 @@ def fresh_process_steps(prompts: list, runs: int, timeout_s: float = 150.0) -> l
                 f.write(json.dumps({"id": "fresh", "arrival_s": 0.0, "prompt_tokens": prompt,
                                     "output_tokens": 6}) + "\n")
             for k in range(runs):
-                cmd = [sys.executable, "-u", os.path.join(here, "hfcb_driver.py"), "--trace", trace, "--warmup",
+                # Each process from a directory of its own, as simval real --fresh-process
+                # runs them: a process started from the directory of an earlier one finds
+                # the kernels it compiled in the CUDA driver's JIT cache (a restart).
+                own = tempfile.mkdtemp(dir=tmp)
+                for name in os.listdir(here):
+                    if name.endswith(".py"):
+                        shutil.copy(os.path.join(here, name), own)
+                cmd = [sys.executable, "-u", os.path.join(own, "hfcb_driver.py"), "--trace", trace, "--warmup",
                        "none", "--steps", "--repetitions", "1", "--seed", str(k)]
                 try:
-                    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, cwd=here)
+                    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, cwd=own)
                 except subprocess.TimeoutExpired as e:
                     raise ProfileError(f"fresh engine process (prompt {prompt}): no result after {timeout_s:.0f} s") from e
                 lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith('{"type":"step"')]

@@ -122,12 +122,12 @@ def rederive(directory: str, fresh_runs: list = (), restart_runs: list = ()) -> 
     km = ph.load_bundle(directory)["kernel"]
     d = derive(read_steps(os.path.join(directory, "hfcb_calibration.csv")), km, eng, ph.make_plan(report["quick"]))
     bw.write_csv(os.path.join(directory, "cpu_overheads.csv"), bw.CPU_HEADER, bw.cpu_csv_rows(d["rows"], d["slope"]))
-    # The first/variant rows come from processes started the way judged runs start them
-    # (simval real --fresh-process). The profiler's --fresh-only children
-    # (fresh_process_steps, kept for reference) differ systematically: 4 of their 6 first
-    # steps cost 0.35-0.52 s and their one kernel-variant change 0.1 s, against first
-    # steps of at least 0.93 s and variant changes of at least 0.67 s in all 14 recorded
-    # simval-real processes (2026-12-01); why is not known.
+    # The first/variant rows come from processes started the way judged cold runs start
+    # them (simval real --fresh-process: each in a new directory, so the CUDA driver's
+    # JIT cache never holds their kernels). The profiler's --fresh-only children
+    # (fresh_process_steps, kept for reference) all run from one directory, so after the
+    # first of each kernel variant they are restarts (first steps 0.35-0.52 s in 4 of 6,
+    # a 0.1 s variant change; scripts/gpu-cache-probe.sh).
     fresh = []
     for name in sorted(runs):
         fresh += runs[name]["processes"]
