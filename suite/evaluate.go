@@ -126,6 +126,7 @@ func Evaluate(ctx context.Context, sc *scenarios.Scenario, tgt *targets.Target, 
 	if len(out.StepTrace) > 0 && len(real.Steps) > 0 {
 		st, err := validation.CompareSteps(real.Steps, out.StepTrace)
 		if err == nil {
+			st.ByStat = validation.AttributeStats(real.Runs, real.Steps, out.Records, out.StepTrace)
 			ev.Steps, rep.Steps = &st, &st
 		} else {
 			rep.Warnings = append(rep.Warnings, "step traces not compared: "+err.Error())

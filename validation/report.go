@@ -144,6 +144,7 @@ func writeSteps(b *strings.Builder, st StepComparison) {
 	fmt.Fprintf(b, "\nBusy time per repetition: real %s ms, sim %s ms (%s ms), of which execution %s, scheduling %s, "+
 		"capture %s ms; dominant: %s.\n", ms(a.RealBusyS), ms(a.SimBusyS), signedMs(a.Total), signedMs(a.Execution),
 		signedMs(a.Scheduling), signedMs(a.Capture), orNone(st.Dominant()))
+	writeStatAttribution(b, st.ByStat)
 	if c := a.Comm; c != nil {
 		fmt.Fprintf(b, "\nCommunication between GPUs: sim %s ms per repetition (%s of sim busy)", ms(c.SimCommS), pct(c.SimShare))
 		if c.Measured {
@@ -228,4 +229,22 @@ func OKText(pass, gated bool) string {
 		return "ok"
 	}
 	return "FAIL"
+}
+
+// writeStatAttribution is the table of each metric's mean and p50 error (sim − real, ms)
+// split into capture, execution and scheduling.
+func writeStatAttribution(b *strings.Builder, rows []StatAttribution) {
+	if len(rows) == 0 {
+		return
+	}
+	b.WriteString("\nError by cause (sim − real, ms; a percentile by its own sample on each side):\n\n" +
+		"| metric | stat | capture | execution | scheduling | dominant |\n|---|---|---:|---:|---:|---|\n")
+	for _, a := range rows {
+		if a.Stat != Mean && a.Stat != P50 {
+			continue
+		}
+		d := a.Delta()
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", a.Metric, a.Stat, signedMs(d.CaptureS), signedMs(d.ExecutionS),
+			signedMs(d.SchedulingS), a.Dominant)
+	}
 }

@@ -28,6 +28,9 @@ type StepComparison struct {
 	ByKind []StepKindRow `json:"by_kind"`
 	// Attribution splits the error of the total busy time.
 	Attribution BusyAttribution `json:"attribution"`
+	// ByStat attributes each judged statistic's error to capture, execution and
+	// scheduling (AttributeStats); nil where the records are not at hand.
+	ByStat []StatAttribution `json:"by_stat,omitempty"`
 }
 
 // StepKindRow compares the steps of one kind. Real counts and mean durations pool
