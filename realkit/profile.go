@@ -93,6 +93,21 @@ type ProfileCheck struct {
 	GPUDriver string        `json:"gpu_driver"`
 	HostCPU   string        `json:"host_cpu"`
 	Anchors   []CheckAnchor `json:"anchors"`
+	// FirstUse compares the check process's own first-use costs (it starts fresh) with
+	// the profile's; nil where the profile or the process has none to compare.
+	FirstUse *FirstUseCheck `json:"first_use,omitempty"`
+}
+
+// FirstUseCheck is a fresh process's first-use costs on this machine against the
+// profile's medians (ms): the first step's and the first capture of the other attention
+// kernel variant's. Ratio is (first + variant) now over the profile's: those costs are
+// compilation on the host CPU and differ between machines more than step times do.
+type FirstUseCheck struct {
+	FirstMS          float64 `json:"first_ms"`
+	VariantMS        float64 `json:"variant_ms"`
+	ProfileFirstMS   float64 `json:"profile_first_ms"`
+	ProfileVariantMS float64 `json:"profile_variant_ms"`
+	Ratio            float64 `json:"ratio"`
 }
 
 // CheckAnchor is one anchor shape's drift, (now − profile)/profile.

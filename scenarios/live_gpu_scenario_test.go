@@ -96,11 +96,21 @@ func liveRun(t *testing.T, sc *scenarios.Scenario, tgt *targets.Target) {
 	if ms := validation.AlignSettings(run.Meta.Settings, tgt.Settings); len(ms) > 0 {
 		t.Fatalf("engine resolved other settings than target %s declares: %v", tgt.Name, &validation.ErrMisaligned{Mismatches: ms})
 	}
-	ev, err := suite.Evaluate(ctx, sc, tgt, suite.Simulator{}, real)
+	drift, firstUse := profileDrift(t, tgt)
+	sim := suite.Simulator{}
+	if sc.State() == scenarios.EngineCold || sc.State() == scenarios.EngineRestart {
+		// A fresh process's first-use costs are compilation on this machine's host:
+		// scale them by what the check measured here against the profile.
+		if firstUse != nil && firstUse.Ratio > 0 {
+			sim.FirstUseScale = firstUse.Ratio
+			t.Logf("first-use costs scaled by %.2f (check: first %.0f ms, variant %.0f ms; profile %.0f, %.0f)",
+				firstUse.Ratio, firstUse.FirstMS, firstUse.VariantMS, firstUse.ProfileFirstMS, firstUse.ProfileVariantMS)
+		}
+	}
+	ev, err := suite.Evaluate(ctx, sc, tgt, sim, real)
 	if err != nil {
 		t.Fatal(err)
 	}
-	drift := profileDrift(t, tgt)
 	if ev.Steps != nil {
 		t.Logf("step agreement: real %v steps, sim %d; composition matches in %.0f%%; busy-time error %+.1f ms (%s dominant)",
 			ev.Steps.RealSteps, ev.Steps.SimSteps, 100*ev.Steps.CompositionMatch, 1e3*ev.Steps.Attribution.Total,
@@ -124,21 +134,22 @@ func liveRun(t *testing.T, sc *scenarios.Scenario, tgt *targets.Target) {
 // judge the simulator, so a failure there is reported as the profile's (re-profiling in
 // the run would take longer than the tests; saying so is honest and cheap).
 var (
-	checkMu sync.Mutex
-	checked = map[string]bool{}   // targets checked in this test binary
-	checks  = map[string]string{} // target → why its profile is stale here ("" if not)
+	checkMu   sync.Mutex
+	checked   = map[string]bool{}   // targets checked in this test binary
+	checks    = map[string]string{} // target → why its profile is stale here ("" if not)
+	firstUses = map[string]*realkit.FirstUseCheck{}
 )
 
 // profileDrift runs `simval profile --check` for tgt (once) and returns why its profile
-// is stale on this machine, or "".
-func profileDrift(t *testing.T, tgt *targets.Target) string {
+// is stale on this machine, or "", and the first-use costs it measured (nil if none).
+func profileDrift(t *testing.T, tgt *targets.Target) (string, *realkit.FirstUseCheck) {
 	checkMu.Lock()
 	defer checkMu.Unlock()
 	if !checked[tgt.Name] {
 		checked[tgt.Name] = true
 		checkTarget(t, tgt)
 	}
-	return checks[tgt.Name]
+	return checks[tgt.Name], firstUses[tgt.Name]
 }
 
 func checkTarget(t *testing.T, tgt *targets.Target) {
@@ -159,6 +170,7 @@ func checkTarget(t *testing.T, tgt *targets.Target) {
 		t.Logf("profile check failed, live verdicts stand as they are: %v", err)
 		return
 	}
+	firstUses[tgt.Name] = c.FirstUse
 	if a, ok := c.MaxDrift(); ok {
 		t.Logf("profile check on %s (%s): largest drift %+.1f%% (%s, batch %d)", c.GPU, c.HostCPU, 100*a.Drift, a.Kind,
 			a.BatchSize)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run from the repository root on a GPU runner, with bin/ built by `make gpu-binaries`
-# and $OUT writable: the profile drift check first (simval profile --check, about a
+# and $OUT writable (RUN=regexp picks the tests): the profile drift check first (simval profile --check, about a
 # minute), then the live scenario tests (every catalog scenario replayed on the engine
 # and judged; cold scenarios as fresh engine processes). Leaves $OUT/live.tgz.
 set -u
@@ -17,7 +17,7 @@ if [ -x bin/simval ]; then
 fi
 start=$(date +%s)
 (cd scenarios && SIMVAL_REQUIRE_GPU=1 SIMVAL_ARTIFACTS="$P/runs" timeout 400 ../bin/scenarios.test -test.v \
-  -test.count=1 -test.timeout 390s -test.run 'TestQueueFree|TestBatched|TestColdStart') > "$P/gpu-tests.log" 2>&1
+  -test.count=1 -test.timeout 390s -test.run "${RUN:-TestQueueFree|TestBatched|TestColdStart}") > "$P/gpu-tests.log" 2>&1
 rc=$?
 echo "live tests rc=$rc $(( $(date +%s) - start ))s"
 grep -E "^(=== RUN|--- |    --- |ok|FAIL|PASS)|step agreement|out of bounds" "$P/gpu-tests.log" | grep -v "=== RUN" | tail -n 40

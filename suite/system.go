@@ -69,6 +69,10 @@ type Simulator struct {
 	// Phases is how many arrival-phase realizations to predict (≤ 1: one, the
 	// deterministic simulation of the arrivals as given). See phases.go.
 	Phases int
+	// FirstUseScale multiplies a fresh process's first-use costs (0 means 1): the
+	// ratio simval profile --check measured on the machine the real runs come from
+	// (realkit.FirstUseCheck), where it compiles faster or slower than the profile's.
+	FirstUseScale float64
 }
 
 // ForScenario implements StateAware: the scenario's engine state, unless the
@@ -130,6 +134,7 @@ func (s Simulator) Run(_ context.Context, tgt *targets.Target, reqs []scenarios.
 	}
 	opts.Replicas, opts.GlobalScheduler, opts.Seed = s.Replicas, s.GlobalScheduler, s.Seed
 	opts.EngineState, opts.WarmGraphs, opts.StepTrace = s.EngineState, s.WarmGraphs, true
+	opts.FirstUse.Scale = s.FirstUseScale
 	res, err := simkit.Simulate(opts, reqs)
 	if err != nil {
 		return nil, err
@@ -157,7 +162,8 @@ func (s Simulator) Run(_ context.Context, tgt *targets.Target, reqs []scenarios.
 		// Name what the kernel-only prediction leaves out: the CPU share of the full
 		// prediction of the same requests.
 		full, err := Simulator{Extrapolate: s.Extrapolate, Replicas: s.Replicas, GlobalScheduler: s.GlobalScheduler,
-			Seed: s.Seed, EngineState: s.EngineState, WarmGraphs: s.WarmGraphs}.Run(context.Background(), tgt, reqs)
+			FirstUseScale: s.FirstUseScale,
+			Seed:          s.Seed, EngineState: s.EngineState, WarmGraphs: s.WarmGraphs}.Run(context.Background(), tgt, reqs)
 		if err == nil && full.Breakdown.BusyS > 0 {
 			out.Warnings = append(out.Warnings, fmt.Sprintf(
 				"CPU overhead switched off: this kernel-only prediction misses the CPU share of each step, %.1f%% of the full prediction's busy time (%.3f of %.3f s)",

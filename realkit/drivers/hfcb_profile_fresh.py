@@ -18,11 +18,12 @@ import tempfile
 import time
 
 import rederive_hfcb
-from hfcb_capture_model import CAPTURE_HEADER, capture_rows
+from hfcb_capture_model import CAPTURE_HEADER, capture_rows, kernel_variant
 from hfcb_profile_bench import build_model, nvidia_smi
 from hfcb_bundle_writers import write_csv
 from hfcb_profile_model import (
-    ProfileError, _T0, assemble_steps, classify, load_bundle, log, loop_overhead_ms, make_plan,
+    ProfileError, _T0, assemble_steps, classify, load_bundle, log, loop_overhead_ms, make_plan, predict_step_ms,
+    read_csv_rows,
 )
 from replay import host_cpu
 
@@ -159,6 +160,9 @@ def check(args, engine_cls) -> None:
     gpu, driver = nvidia_smi()
     out = {"bundle": args.check, "gpu": gpu, "gpu_driver": driver, "host_cpu": host_cpu(), "anchors": rows,
            "fresh_process_first_steps": first_steps, "elapsed_s": time.perf_counter() - _T0}
+    first_use = first_use_check(args.check, assemble_steps(engine.rec.events[:n0]))
+    if first_use:
+        out["first_use"] = first_use
     text = json.dumps(out, indent=1)
     print(text)
     if args.out:
@@ -171,6 +175,39 @@ def check(args, engine_cls) -> None:
                 f"now {r['now_ms']:.2f} ms, drift {100 * r['drift']:+.1f}%")
 
 
+
+
+def first_use_check(bundle_dir: str, steps: list) -> dict:
+    """This process's own first-use costs against the bundle's: the check's engine is a
+    fresh process in a directory of its own (a cold JIT cache), so its first step pays
+    the first row's costs and its first capture of the other attention kernel variant
+    the variant row's. Those costs are host-side compilation and differ between machines
+    (0.9-1.25 s on most H200 leases, 1.4-2.0 s on one); ratio is (first + variant) now
+    over the bundle's medians of the same, the factor to scale a cold prediction by on
+    this machine. {} when the bundle has no first/variant rows or the steps lack them."""
+    rows = read_csv_rows(os.path.join(bundle_dir, "graph_capture.csv"))
+    med = {k: statistics.median([float(r["capture_ms"]) for r in rows if r["kind"] == k] or [0.0])
+           for k in ("first", "variant")}
+    caps = [s for s in steps if s["capture"] and s.get("graph_key")]
+    if not caps or not med["first"] or not med["variant"]:
+        return {}
+    with open(os.path.join(bundle_dir, "hfcb_report.json")) as f:
+        res = json.load(f)["engine_resolved"]
+    eng = {"budget": res["max_batch_tokens"], "max_reqs": res["max_requests_per_batch"], "num_pages": res["num_pages"]}
+    bundle = load_bundle(bundle_dir)
+
+    def extra(s):
+        return s["wall_ms"] - predict_step_ms(bundle, s["n_req"], s["q_tokens"], s["kv_read"], **eng)
+
+    first = caps[0]
+    other = next((s for s in caps[1:] if kernel_variant(s["graph_key"][0]) != kernel_variant(first["graph_key"][0])),
+                 None)
+    if other is None:
+        return {}
+    now = {"first": extra(first), "variant": extra(other)}
+    return {"first_ms": now["first"], "variant_ms": now["variant"], "profile_first_ms": med["first"],
+            "profile_variant_ms": med["variant"],
+            "ratio": (now["first"] + now["variant"]) / (med["first"] + med["variant"])}
 
 
 # An odd mask row stride for --unaligned-mask-only: larger than any key length of the

@@ -1,6 +1,7 @@
 """Unit tests of hfcb_phases (no torch, no GPU: a stand-in for torch.cuda)."""
 
 import gc
+import os
 import types
 import unittest
 
@@ -67,3 +68,27 @@ class StepPhasesTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FirstUseCheckTest(unittest.TestCase):
+    """hfcb_profile_fresh.first_use_check on the catalog target's bundle (no GPU)."""
+
+    BUNDLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "targets", "catalog",
+                          "h200-hfcb-qwen3-0.6b", "profile")
+
+    def test_ratio_of_this_process_to_the_bundle(self):
+        try:
+            import hfcb_profile_fresh as fresh
+        except ImportError as e:  # the profiler's modules import only the standard library at top level
+            self.fail(f"hfcb_profile_fresh does not import without torch: {e}")
+        steps = [{"capture": True, "graph_key": [64, 16384, 1024], "wall_ms": 2000.0, "n_req": 1, "q_tokens": 16,
+                  "kv_read": 0},
+                 {"capture": True, "graph_key": [64, 16384, 1024], "wall_ms": 100.0, "n_req": 8, "q_tokens": 8,
+                  "kv_read": 100},
+                 {"capture": True, "graph_key": [512, 16384, 1024], "wall_ms": 1500.0, "n_req": 1, "q_tokens": 512,
+                  "kv_read": 0}]
+        got = fresh.first_use_check(self.BUNDLE, steps)
+        self.assertGreater(got["ratio"], 1.5, "a machine that compiles slower than the calibration lease")
+        self.assertAlmostEqual(got["ratio"], (got["first_ms"] + got["variant_ms"]) /
+                               (got["profile_first_ms"] + got["profile_variant_ms"]))
+        self.assertEqual(fresh.first_use_check(self.BUNDLE, steps[:2]), {}, "no capture of the other variant")
