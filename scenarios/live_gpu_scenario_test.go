@@ -97,17 +97,15 @@ func liveRun(t *testing.T, sc *scenarios.Scenario, tgt *targets.Target) {
 		t.Fatalf("engine resolved other settings than target %s declares: %v", tgt.Name, &validation.ErrMisaligned{Mismatches: ms})
 	}
 	drift, firstUse := profileDrift(t, tgt)
-	sim := suite.Simulator{}
-	if sc.State() == scenarios.EngineCold || sc.State() == scenarios.EngineRestart {
-		// A fresh process's first-use costs are compilation on this machine's host:
-		// scale them by what the check measured here against the profile.
-		if firstUse != nil && firstUse.Ratio > 0 {
-			sim.FirstUseScale = firstUse.Ratio
-			t.Logf("first-use costs scaled by %.2f (check: first %.0f ms, variant %.0f ms; profile %.0f, %.0f)",
-				firstUse.Ratio, firstUse.FirstMS, firstUse.VariantMS, firstUse.ProfileFirstMS, firstUse.ProfileVariantMS)
-		}
+	if firstUse != nil && (sc.State() == scenarios.EngineCold || sc.State() == scenarios.EngineRestart) {
+		// Reported, not applied: one check process's first-use costs did not predict the
+		// driver processes' on the same machine (2026-12-01: ratio 0.87 measured, 1.45
+		// paid by the live run's two processes), so scaling by it made the verdict worse.
+		t.Logf("first-use costs of the check's own fresh process: first %.0f ms, variant %.0f ms (profile %.0f, %.0f; "+
+			"ratio %.2f, not applied)", firstUse.FirstMS, firstUse.VariantMS, firstUse.ProfileFirstMS,
+			firstUse.ProfileVariantMS, firstUse.Ratio)
 	}
-	ev, err := suite.Evaluate(ctx, sc, tgt, sim, real)
+	ev, err := suite.Evaluate(ctx, sc, tgt, suite.Simulator{}, real)
 	if err != nil {
 		t.Fatal(err)
 	}

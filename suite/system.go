@@ -69,9 +69,11 @@ type Simulator struct {
 	// Phases is how many arrival-phase realizations to predict (≤ 1: one, the
 	// deterministic simulation of the arrivals as given). See phases.go.
 	Phases int
-	// FirstUseScale multiplies a fresh process's first-use costs (0 means 1): the
-	// ratio simval profile --check measured on the machine the real runs come from
-	// (realkit.FirstUseCheck), where it compiles faster or slower than the profile's.
+	// FirstUseScale multiplies a fresh process's first-use costs (0 means 1), for a
+	// machine that compiles faster or slower than the profile's. simval profile --check
+	// reports one process's ratio (realkit.FirstUseCheck); on 2026-12-01 it did not
+	// predict the next processes' (0.87 measured, 1.45 paid), so nothing applies it
+	// unasked.
 	FirstUseScale float64
 }
 

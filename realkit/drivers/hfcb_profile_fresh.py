@@ -183,8 +183,9 @@ def first_use_check(bundle_dir: str, steps: list) -> dict:
     the first row's costs and its first capture of the other attention kernel variant
     the variant row's. Those costs are host-side compilation and differ between machines
     (0.9-1.25 s on most H200 leases, 1.4-2.0 s on one); ratio is (first + variant) now
-    over the bundle's medians of the same, the factor to scale a cold prediction by on
-    this machine. {} when the bundle has no first/variant rows or the steps lack them."""
+    over the bundle's medians of the same: one process's factor (other processes on the
+    same machine have differed by 1.7x from it). {} when the bundle has no first/variant
+    rows or the steps lack them."""
     rows = read_csv_rows(os.path.join(bundle_dir, "graph_capture.csv"))
     med = {k: statistics.median([float(r["capture_ms"]) for r in rows if r["kind"] == k] or [0.0])
            for k in ("first", "variant")}
