@@ -18,12 +18,7 @@ D="targets/catalog/$T/dev"
 P="$OUT/mechanism"; mkdir -p "$P"
 grep -m1 'model name' /proc/cpuinfo > "$P/cpu.txt"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$P/gpu.txt" 2>&1
-real() { # name timeout args...
-  local name=$1 limit=$2; shift 2
-  local start=$(date +%s) rc
-  timeout "$limit" bin/simval real --engine hfcb --target "$T" "$@" 2> "$P/real-$name.log"; rc=$?
-  echo "$name rc=$rc $(( $(date +%s) - start ))s"; tail -n 1 "$P/real-$name.log"
-}
+. "$(dirname "$0")/gpu-lib.sh"
 fresh=(--fresh-process --warmup none --driver-arg=--step-phases)
 real cold-start-burst 150 --scenario cold-start-burst --out "$P/cold-start-burst.json" --repetitions 3 "${fresh[@]}"
 real ladder 110 --trace "$D/probe-prefill-ladder.jsonl" --out "$P/probe-prefill-ladder.json" --repetitions 2 "${fresh[@]}"

@@ -14,12 +14,7 @@ grep -m1 'model name' /proc/cpuinfo > "$P/cpu.txt"
 start=$(date +%s)
 timeout 240 bin/simval profile --engine hfcb --target "$T" --out "$P/profile" --fresh-only > "$P/profile-fresh.log" 2>&1
 echo "profile --fresh-only rc=$? $(( $(date +%s) - start ))s"; tail -n 8 "$P/profile-fresh.log"
-real() { # name timeout args...
-  local name=$1 limit=$2; shift 2
-  local start=$(date +%s) rc
-  timeout "$limit" bin/simval real --engine hfcb --target "$T" "$@" 2> "$P/real-$name.log"; rc=$?
-  echo "$name rc=$rc $(( $(date +%s) - start ))s"; tail -n 2 "$P/real-$name.log"
-}
+. "$(dirname "$0")/gpu-lib.sh"
 real cold-start-burst 150 --scenario cold-start-burst --out "$P/baselines/cold-start-burst.json" \
   --repetitions 3 --fresh-process --warmup none
 for d in cold-poisson cold-burst-tail; do

@@ -18,13 +18,7 @@ T=h200-hfcb-qwen3-0.6b
 P="$OUT/$part"; mkdir -p "$P"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader > "$P/gpu.txt"
 grep -m1 'model name' /proc/cpuinfo > "$P/cpu.txt"; nproc >> "$P/cpu.txt"
-real() { # name timeout args...; returns the run's exit code
-  local name=$1 limit=$2; shift 2
-  local start=$(date +%s) rc
-  timeout "$limit" bin/simval real --engine hfcb --target "$T" "$@" 2> "$P/real-$name.log"; rc=$?
-  echo "$name rc=$rc $(( $(date +%s) - start ))s"; tail -n 3 "$P/real-$name.log"
-  return $rc
-}
+. "$(dirname "$0")/gpu-lib.sh"
 case $part in
 baselines)
   mkdir -p "$P/baselines"

@@ -34,13 +34,7 @@ n=$(python3 -c 'import torch; print(torch.cuda.device_count())')
 [ "$n" -ge 2 ] || { echo "this machine has $n GPU(s); the target needs 2"; exit 2; }
 python3 -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__, "nccl", torch.cuda.nccl.version())' > "$P/versions.txt"
 cat "$P/versions.txt"
-real() { # name timeout args...; returns the run's exit code
-  local name=$1 limit=$2; shift 2
-  local start=$(date +%s) rc
-  timeout "$limit" bin/simval real --engine hfcb --target "$T" "$@" 2> "$P/real-$name.log"; rc=$?
-  echo "$name rc=$rc $(( $(date +%s) - start ))s"; tail -n 3 "$P/real-$name.log"
-  return $rc
-}
+. "$(dirname "$0")/gpu-lib.sh"
 case $part in
 profile)
   spec=$(python3 -c 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))["model"]))' "$Y")

@@ -73,19 +73,6 @@ type GraphModel interface {
 // several (suite's realizations), each at its own quantiles. 0 means the median.
 type FirstUse struct {
 	First, Variant float64
-	// Scale multiplies the first-use costs (first step, kernel variant, restart): they
-	// are compilation on the host CPU, and a machine compiles faster or slower than the
-	// one the profile was measured on (simval profile --check measures the ratio).
-	// 0 means 1.
-	Scale float64
-}
-
-// scale is s.Scale, 1 where unset.
-func (s FirstUse) scale() float64 {
-	if s.Scale > 0 {
-		return s.Scale
-	}
-	return 1
 }
 
 // CaptureEvent is what one capture is to its engine process.

@@ -41,14 +41,13 @@ func readHFCBCaptures(fsys fs.FS, file string) (*hfcbCaptures, error) {
 	if err := t.require("kind", "q_pad", "capture_ms"); err != nil {
 		return nil, err
 	}
-	samples := map[string]map[float64][]float64{}
+	samples := map[string][]float64{} // kind → capture_ms; no trend in q_pad, so pooled
 	for row := range t.rows {
 		kind := t.str(row, "kind")
 		if !slices.Contains(hfcbCaptureKinds, kind) {
 			return nil, t.cellErr(row, "kind", "%q is not one of %v", kind, hfcbCaptureKinds)
 		}
-		q, err := t.num(row, "q_pad")
-		if err != nil {
+		if _, err := t.num(row, "q_pad"); err != nil {
 			return nil, err
 		}
 		ms, err := t.num(row, "capture_ms")
@@ -58,45 +57,25 @@ func readHFCBCaptures(fsys fs.FS, file string) (*hfcbCaptures, error) {
 		if math.IsNaN(ms) || math.IsInf(ms, 0) {
 			return nil, t.cellErr(row, "capture_ms", "%g is not a finite time", ms)
 		}
-		if samples[kind] == nil {
-			samples[kind] = map[float64][]float64{}
-		}
-		samples[kind][q] = append(samples[kind][q], ms)
+		samples[kind] = append(samples[kind], ms)
 	}
-	c := &hfcbCaptures{byKind: map[string]float64{}, freshByKind: map[string]float64{}}
+	for _, xs := range samples {
+		slices.Sort(xs)
+	}
+	c := &hfcbCaptures{byKind: map[string]float64{}, freshByKind: map[string]float64{},
+		first: samples["first"], variant: samples["variant"], restart: samples["restart"]}
 	for _, kind := range []string{"decode", "prefill", "mixed"} {
-		for _, k := range []struct {
-			into map[string]float64
-			name string
-		}{{c.byKind, kind}, {c.freshByKind, "fresh_" + kind}} {
-			var all []float64
-			for _, xs := range samples[k.name] {
-				all = append(all, xs...)
-			}
-			if len(all) > 0 {
-				k.into[kind] = median(all)
-			}
+		if xs := samples[kind]; len(xs) > 0 {
+			c.byKind[kind] = validation.Quantile(xs, 0.5)
+		}
+		if xs := samples["fresh_"+kind]; len(xs) > 0 {
+			c.freshByKind[kind] = validation.Quantile(xs, 0.5)
 		}
 	}
 	if len(c.byKind) == 0 {
 		return nil, fmt.Errorf("%s: no decode, prefill or mixed row: cannot predict a graph capture", t.path)
 	}
-	pooled := func(kind string) []float64 {
-		var all []float64
-		for _, xs := range samples[kind] {
-			all = append(all, xs...)
-		}
-		slices.Sort(all)
-		return all
-	}
-	c.first, c.variant, c.restart = pooled("first"), pooled("variant"), pooled("restart")
 	return c, nil
-}
-
-// median of xs (not empty); xs is sorted in place.
-func median(xs []float64) float64 {
-	slices.Sort(xs)
-	return validation.Quantile(xs, 0.5)
 }
 
 // stepKind is decode (every item decodes), prefill (none does) or mixed.
@@ -183,11 +162,11 @@ func (pr *hfcbPredictor) CaptureS(b Batch, ev CaptureEvent) (float64, error) {
 			return 0, errors.New("graph_capture.csv has no restart rows: cannot predict a restarted engine's first step " +
 				"(re-derive the profile with restarted processes: rederive_hfcb.py --restart-runs)")
 		}
-		return firstUseQuantile(c.restart, ev.At.First) * ev.At.scale() * 1e-3, nil
+		return firstUseQuantile(c.restart, ev.At.First) * 1e-3, nil
 	case ev.Ordinal == 0 && len(c.first) > 0:
-		return firstUseQuantile(c.first, ev.At.First) * ev.At.scale() * 1e-3, nil
+		return firstUseQuantile(c.first, ev.At.First) * 1e-3, nil
 	case ev.NewVariant && len(c.variant) > 0:
-		return firstUseQuantile(c.variant, ev.At.Variant) * ev.At.scale() * 1e-3, nil
+		return firstUseQuantile(c.variant, ev.At.Variant) * 1e-3, nil
 	}
 	kind := stepKind(b)
 	if ms, ok := c.freshByKind[kind]; ok && ev.Fresh {

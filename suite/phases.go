@@ -63,9 +63,7 @@ func phaseRealizations(opts simkit.Options, reqs []scenarios.Request, res *simki
 			r.ArrivalS += frac * span
 			shifted[i] = r
 		}
-		scale := opts.FirstUse.Scale
 		opts.FirstUse = firstUseAt(k)
-		opts.FirstUse.Scale = scale
 		more, err := simkit.Simulate(opts, shifted)
 		if err != nil {
 			return nil, err

@@ -69,12 +69,6 @@ type Simulator struct {
 	// Phases is how many arrival-phase realizations to predict (≤ 1: one, the
 	// deterministic simulation of the arrivals as given). See phases.go.
 	Phases int
-	// FirstUseScale multiplies a fresh process's first-use costs (0 means 1), for a
-	// machine that compiles faster or slower than the profile's. simval profile --check
-	// reports one process's ratio (realkit.FirstUseCheck); on 2026-12-01 it did not
-	// predict the next processes' (0.87 measured, 1.45 paid), so nothing applies it
-	// unasked.
-	FirstUseScale float64
 }
 
 // ForScenario implements StateAware: the scenario's engine state, unless the
@@ -136,7 +130,6 @@ func (s Simulator) Run(_ context.Context, tgt *targets.Target, reqs []scenarios.
 	}
 	opts.Replicas, opts.GlobalScheduler, opts.Seed = s.Replicas, s.GlobalScheduler, s.Seed
 	opts.EngineState, opts.WarmGraphs, opts.StepTrace = s.EngineState, s.WarmGraphs, true
-	opts.FirstUse.Scale = s.FirstUseScale
 	res, err := simkit.Simulate(opts, reqs)
 	if err != nil {
 		return nil, err
@@ -158,14 +151,13 @@ func (s Simulator) Run(_ context.Context, tgt *targets.Target, reqs []scenarios.
 		if out.Realizations, err = phaseRealizations(opts, reqs, res, s.Phases); err != nil {
 			return nil, err
 		}
-		out.FirstUseVaries = res.Captures > 0
+		out.FirstUseVaries = s.EngineState == simkit.StateCold || s.EngineState == simkit.StateRestart
 	}
 	if s.NoCPUOverhead {
 		// Name what the kernel-only prediction leaves out: the CPU share of the full
 		// prediction of the same requests.
 		full, err := Simulator{Extrapolate: s.Extrapolate, Replicas: s.Replicas, GlobalScheduler: s.GlobalScheduler,
-			FirstUseScale: s.FirstUseScale,
-			Seed:          s.Seed, EngineState: s.EngineState, WarmGraphs: s.WarmGraphs}.Run(context.Background(), tgt, reqs)
+			Seed: s.Seed, EngineState: s.EngineState, WarmGraphs: s.WarmGraphs}.Run(context.Background(), tgt, reqs)
 		if err == nil && full.Breakdown.BusyS > 0 {
 			out.Warnings = append(out.Warnings, fmt.Sprintf(
 				"CPU overhead switched off: this kernel-only prediction misses the CPU share of each step, %.1f%% of the full prediction's busy time (%.3f of %.3f s)",

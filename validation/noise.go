@@ -40,7 +40,7 @@ func (n NoiseFloor) String() string {
 // repetitions and the simulator's realizations (either may hold one run, which then
 // measures nothing), relative to the statistic of the pooled real runs.
 func NoiseFloors(realRuns, simRuns [][]Record) []NoiseFloor {
-	return noiseFloors(realRuns, simRuns, 1, "arrival phase")
+	return noiseFloors(realRuns, simRuns, "arrival phase")
 }
 
 // FirstUseNoiseFloors is NoiseFloors for fresh engine processes: the simulator's
@@ -52,12 +52,11 @@ func NoiseFloors(realRuns, simRuns [][]Record) []NoiseFloor {
 // correct expectation lies within about two standard deviations of it, as for one
 // process.
 func FirstUseNoiseFloors(realRuns, simRuns [][]Record) []NoiseFloor {
-	return noiseFloors(realRuns, simRuns, 1, "first-use spread")
+	return noiseFloors(realRuns, simRuns, "first-use spread")
 }
 
-func noiseFloors(realRuns, simRuns [][]Record, sdDivisor float64, simSource string) []NoiseFloor {
-	// sdDivisor divides the realizations' spread (1: none) before it is compared with
-	// the repetitions'.
+// noiseFloors measures both floors; simSource names what the realizations vary.
+func noiseFloors(realRuns, simRuns [][]Record, simSource string) []NoiseFloor {
 	var pooled []Record
 	for _, r := range realRuns {
 		pooled = append(pooled, r...)
@@ -86,7 +85,7 @@ func noiseFloors(realRuns, simRuns [][]Record, sdDivisor float64, simSource stri
 			}
 			if len(phases) > 1 {
 				n.PhaseLo, n.PhaseHi = statRange(phases, m, st)
-				relPhase = 2 * statSD(phases, m, st) / sdDivisor / math.Abs(ref)
+				relPhase = 2 * statSD(phases, m, st) / math.Abs(ref)
 			}
 			n.Rel, n.Source = relRep, "repetitions"
 			if relPhase > relRep {

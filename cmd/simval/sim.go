@@ -24,7 +24,6 @@ type simFlags struct {
 	engineState, warmupFrom                 string
 	set                                     []string
 	noCPU, extrapolate                      bool
-	firstUseScale                           float64
 	replicas                                int
 	seed                                    uint64
 	vidur                                   vidurParityFlags
@@ -56,7 +55,6 @@ func newSimCmd() *cobra.Command {
 	cmd.Flags().StringVar(&f.trace, "trace", "", "trace file: Vidur CSV (.csv) or JSON lines (.jsonl)")
 	cmd.Flags().StringVar(&f.format, "format", "table", "output format: table, json, vidur-csv or vllm-bench (vLLM's bench-serve result JSON)")
 	cmd.Flags().BoolVar(&f.noCPU, "no-cpu-overhead", false, "kernel-only prediction (no CPU overhead per step)")
-	cmd.Flags().Float64Var(&f.firstUseScale, "first-use-scale", 0, "scale a fresh engine process's first-use costs (compilation on the host CPU) by F: the first_use ratio simval profile --check measured on the machine the runs come from (default 1)")
 	cmd.Flags().BoolVar(&f.extrapolate, "extrapolate", false, "allow look-ups outside the profiled grid (reported as warnings)")
 	cmd.Flags().IntVar(&f.replicas, "replicas", 1, "identical replicas of the target behind a global scheduler (capacity what-ifs)")
 	cmd.Flags().StringVar(&f.global, "global-scheduler", "round_robin", "round_robin, lor (least outstanding requests: waiting plus running) or random")
@@ -127,10 +125,7 @@ func runSim(cmd *cobra.Command, f simFlags) error {
 	if err != nil {
 		return fmt.Errorf("--engine-state: %w", err)
 	}
-	if f.firstUseScale < 0 {
-		return fmt.Errorf("--first-use-scale %g: want a positive factor", f.firstUseScale)
-	}
-	sys := suite.Simulator{NoCPUOverhead: f.noCPU, Extrapolate: f.extrapolate, FirstUseScale: f.firstUseScale,
+	sys := suite.Simulator{NoCPUOverhead: f.noCPU, Extrapolate: f.extrapolate,
 		Replicas: f.replicas, GlobalScheduler: f.global, Seed: f.seed, EngineState: state}
 	switch {
 	case state == simkit.StateAfterWarmup && f.warmupFrom == "":

@@ -26,7 +26,6 @@ type validateFlags struct {
 	format, reportDir  string
 	noCPU              bool
 	system             string
-	firstUseScale      float64
 }
 
 func newValidateCmd() *cobra.Command {
@@ -45,7 +44,6 @@ func newValidateCmd() *cobra.Command {
 	cmd.Flags().StringVar(&f.format, "format", "table", "output format: table, json or markdown")
 	cmd.Flags().StringVar(&f.reportDir, "report-dir", "", "write summary.md and PNG plots per scenario and target here")
 	cmd.Flags().BoolVar(&f.noCPU, "no-cpu-overhead", false, "judge the kernel-only prediction (no CPU overhead per step)")
-	cmd.Flags().Float64Var(&f.firstUseScale, "first-use-scale", 0, "scale a fresh engine process's first-use costs (compilation on the host CPU) by F: the first_use ratio simval profile --check measured on the machine the runs come from (default 1)")
 	cmd.Flags().StringVar(&f.system, "system", "simval", "simulator judged: simval, or Vidur from its recorded runs: "+
 		suite.SystemVidur+" (as released) or "+suite.SystemVidurCPU+" (CPU overhead modelled)")
 	return cmd

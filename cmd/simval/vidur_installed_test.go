@@ -27,11 +27,7 @@ import (
 // vidur record --target h200-hfcb-qwen3-0.6b` once; random forests are not seeded, so a
 // fresh training reproduces the record only to about 1e-3).
 func TestVidurRecordReproduces(t *testing.T) {
-	in, err := realkit.FindVidur(context.Background(), "", "")
-	if err != nil {
-		require.ErrorIs(t, err, realkit.ErrNoVidur)
-		t.Skip(err.Error())
-	}
+	in := requireVidur(t)
 	tgt, err := targets.Lookup(h200)
 	require.NoError(t, err)
 	sc, err := scenarios.Lookup("queue-free-spaced")
@@ -75,11 +71,7 @@ func TestVidurRecordReproduces(t *testing.T) {
 // default CSV parser reads a few of them one unit in the last place off, which moves
 // the times that depend on the arrival by about 1e-17 s.
 func TestParityMatchesRecordedVidurRuns(t *testing.T) {
-	in, err := realkit.FindVidur(context.Background(), "", "")
-	if err != nil {
-		require.ErrorIs(t, err, realkit.ErrNoVidur)
-		t.Skip(err.Error())
-	}
+	in := requireVidur(t)
 	tgt, err := targets.Lookup(h200)
 	require.NoError(t, err)
 	fp, err := vidurExport(tgt, &in)
@@ -128,4 +120,16 @@ func TestParityMatchesRecordedVidurRuns(t *testing.T) {
 			})
 		}
 	}
+}
+
+// requireVidur is the installed Vidur, or skips the test saying why there is none (any
+// other failure to find it fails the test).
+func requireVidur(t *testing.T) realkit.VidurInstall {
+	t.Helper()
+	in, err := realkit.FindVidur(context.Background(), "", "")
+	if err != nil {
+		require.ErrorIs(t, err, realkit.ErrNoVidur)
+		t.Skip(err.Error())
+	}
+	return in
 }

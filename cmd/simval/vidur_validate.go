@@ -13,10 +13,7 @@ import (
 func validatedSystem(f validateFlags) (suite.System, error) {
 	switch f.system {
 	case "", "simval":
-		if f.firstUseScale < 0 {
-			return nil, fmt.Errorf("--first-use-scale %g: want a positive factor", f.firstUseScale)
-		}
-		return suite.Simulator{NoCPUOverhead: f.noCPU, FirstUseScale: f.firstUseScale}, nil
+		return suite.Simulator{NoCPUOverhead: f.noCPU}, nil
 	case suite.SystemVidur, suite.SystemVidurCPU:
 		if f.noCPU {
 			return nil, fmt.Errorf("--no-cpu-overhead applies to simval; --system %s (CPU overhead skipped) is "+

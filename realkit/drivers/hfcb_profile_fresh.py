@@ -22,8 +22,8 @@ from hfcb_capture_model import CAPTURE_HEADER, capture_rows, kernel_variant
 from hfcb_profile_bench import build_model, nvidia_smi
 from hfcb_bundle_writers import write_csv
 from hfcb_profile_model import (
-    ProfileError, _T0, assemble_steps, classify, load_bundle, log, loop_overhead_ms, make_plan, predict_step_ms,
-    read_csv_rows,
+    ProfileError, _T0, assemble_steps, classify, engine_settings, load_bundle, log, loop_overhead_ms, make_plan,
+    predict_step_ms, read_csv_rows,
 )
 from replay import host_cpu
 
@@ -85,8 +85,7 @@ def fresh_only(args) -> None:
     report_path = os.path.join(args.out, "hfcb_report.json")
     with open(report_path) as f:
         report = json.load(f)
-    res = report["engine_resolved"]
-    eng = {"budget": res["max_batch_tokens"], "max_reqs": res["max_requests_per_batch"], "num_pages": res["num_pages"]}
+    eng = engine_settings(report["engine_resolved"])
     plan = make_plan(args.quick)
     fresh = fresh_process_steps(plan["fresh_prompts"], plan["fresh_runs"])
     steps = rederive_hfcb.read_steps(os.path.join(args.out, "hfcb_calibration.csv"))
@@ -193,8 +192,7 @@ def first_use_check(bundle_dir: str, steps: list) -> dict:
     if not caps or not med["first"] or not med["variant"]:
         return {}
     with open(os.path.join(bundle_dir, "hfcb_report.json")) as f:
-        res = json.load(f)["engine_resolved"]
-    eng = {"budget": res["max_batch_tokens"], "max_reqs": res["max_requests_per_batch"], "num_pages": res["num_pages"]}
+        eng = engine_settings(json.load(f)["engine_resolved"])
     bundle = load_bundle(bundle_dir)
 
     def extra(s):

@@ -252,6 +252,13 @@ def read_csv_rows(path: str) -> list:
         return list(csv.DictReader(f))
 
 
+def engine_settings(resolved: dict) -> dict:
+    """predict_step_ms's engine keywords from the settings the engine resolved
+    (hfcb_report.json engine_resolved)."""
+    return {"budget": resolved["max_batch_tokens"], "max_reqs": resolved["max_requests_per_batch"],
+            "num_pages": resolved["num_pages"]}
+
+
 def load_bundle(directory: str) -> dict:
     """Read a bundle this profiler wrote (or the simkit fixture) back: the kernel model,
     the cpu and launch points keyed (batch_size, num_tokens) and the per-cached-token

@@ -45,8 +45,8 @@ import time
 from hfcb_bundle_writers import CPU_HEADER, METHOD, attention_rows, cpu_csv_rows, mlp_rows, provenance_yaml, write_csv
 from hfcb_profile_model import (
     ATTENTION_BACKEND, DTYPE, ENGINE_NAME, KernelModel, MLP_OPS, MODEL, OutOfGrid, ProfileError, _T0, admission_ms,
-    assemble_steps, classify, cpu_rows, grid_text, kv_slope, load_bundle, log, loop_overhead_ms, make_plan,
-    separable, slope_points,
+    assemble_steps, classify, cpu_rows, engine_settings, grid_text, kv_slope, load_bundle, log, loop_overhead_ms,
+    make_plan, separable, slope_points,
 )
 from hfcb_capture_model import CAPTURE_HEADER, capture_rows
 from hfcb_profile_bench import bench_attention, bench_ops, build_model, nvidia_smi
@@ -346,8 +346,7 @@ def write_bundle(args, plan, gpu, driver, versions, resolved, km, op_samples, at
     steps = assemble_steps(engine.rec.events)
     tag_steps(steps, engine.phases)
     loop_ms = loop_overhead_ms(steps)
-    eng = {"budget": resolved["max_batch_tokens"], "max_reqs": resolved["max_requests_per_batch"],
-           "num_pages": resolved["num_pages"]}
+    eng = engine_settings(resolved)
     if (eng["budget"], eng["max_reqs"]) != (8192, 1024):
         log(f"WARNING: engine resolved max_batch_tokens {eng['budget']} and max_requests_per_batch "
             f"{eng['max_reqs']}, not the H200's 8192 and 1024")

@@ -22,6 +22,7 @@ lines; their first steps are graph_capture.csv's restart rows (restart_process_r
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import os
@@ -117,8 +118,7 @@ def rederive(directory: str, fresh_runs: list = (), restart_runs: list = ()) -> 
             raise ph.ProfileError(f"{path}: a run of scenario {run.get('scenario')!r}; calibration takes traces only")
         runs[os.path.basename(path)] = {"scenario": run["scenario"], "recorded_at": run["recorded_at"],
                                         "processes": cap.fresh_steps_from_run(run)}
-    res = report["engine_resolved"]
-    eng = {"budget": res["max_batch_tokens"], "max_reqs": res["max_requests_per_batch"], "num_pages": res["num_pages"]}
+    eng = ph.engine_settings(report["engine_resolved"])
     km = ph.load_bundle(directory)["kernel"]
     d = derive(read_steps(os.path.join(directory, "hfcb_calibration.csv")), km, eng, ph.make_plan(report["quick"]))
     bw.write_csv(os.path.join(directory, "cpu_overheads.csv"), bw.CPU_HEADER, bw.cpu_csv_rows(d["rows"], d["slope"]))
@@ -168,21 +168,15 @@ def rederive(directory: str, fresh_runs: list = (), restart_runs: list = ()) -> 
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    lists, current = {"--fresh-runs": [], "--restart-runs": []}, None
-    for a in argv[1:]:
-        if a in lists:
-            current = a
-        elif current is None:
-            current = "bad"
-            break
-        else:
-            lists[current].append(a)
-    if not argv or current == "bad":
-        print(__doc__, file=sys.stderr)
-        return 2
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("directory", help="the profile bundle to re-derive in place")
+    p.add_argument("--fresh-runs", nargs="+", default=[], metavar="RUN.json",
+                   help="recorded runs of fresh engine processes (first/variant rows)")
+    p.add_argument("--restart-runs", nargs="+", default=[], metavar="RUN",
+                   help="restarted engine processes: simval real runs or raw protocol lines (restart rows)")
+    args = p.parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        d = rederive(argv[0], lists["--fresh-runs"], lists["--restart-runs"])
+        d = rederive(args.directory, args.fresh_runs, args.restart_runs)
     except ph.ProfileError as e:
         print(f"rederive_hfcb: error: {e}", file=sys.stderr)
         return 1
