@@ -98,9 +98,10 @@ func liveRun(t *testing.T, sc *scenarios.Scenario, tgt *targets.Target) {
 	}
 	drift, firstUse := profileDrift(t, tgt)
 	if firstUse != nil && (sc.State() == scenarios.EngineCold || sc.State() == scenarios.EngineRestart) {
-		// Reported, not applied: one check process's first-use costs did not predict the
-		// driver processes' on the same machine (2026-12-01: ratio 0.87 measured, 1.45
-		// paid by the live run's two processes), so scaling by it made the verdict worse.
+		// Reported, not applied: one process's first-use costs do not predict the next
+		// one's on the same machine (2026-12-01: ratio 0.87 measured, 1.45 paid by the
+		// live run's two processes; a compile probe before each of ten processes, r from
+		// -0.72 to +0.24: simkit/HFCB.md), so scaling by it made the verdict worse.
 		t.Logf("first-use costs of the check's own fresh process: first %.0f ms, variant %.0f ms (profile %.0f, %.0f; "+
 			"ratio %.2f, not applied)", firstUse.FirstMS, firstUse.VariantMS, firstUse.ProfileFirstMS,
 			firstUse.ProfileVariantMS, firstUse.Ratio)

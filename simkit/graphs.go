@@ -68,12 +68,18 @@ type GraphModel interface {
 
 // FirstUse is where, in the measured spread of a fresh engine process's first-use costs
 // (its first step; its first step of each further kernel variant), one simulated
-// process falls: quantiles in (0, 1). Those costs vary between processes (0.35–1.9 s for
-// a first step on the H200), so a prediction for pooled fresh processes simulates
-// several (suite's realizations), each at its own quantiles. 0 means the median.
-type FirstUse struct {
-	First, Variant float64
-}
+// process falls: a quantile in (0, 1); 0 means the median.
+//
+// One quantile places all of a process's first-use costs. They are compilation (cuDNN's
+// runtime-compiled SDPA kernels), one thread's CPU work: its CPU time equals its wall time
+// and no steal is seen (dev/first-use-speed), and a process slow at its first step is
+// slow at its variant too (first and variant costs correlate at r = 0.96 over 14
+// calibration processes, 0.75 and 0.83 within one machine). From process to process they
+// vary (0.9–2.0 s for a first step on the H200) with nothing outside the process that
+// predicts them: a compilation probe run just before a process did not (r between −0.7
+// and +0.2). So a prediction for pooled fresh processes simulates several (suite's
+// realizations), each at its own quantile.
+type FirstUse float64
 
 // CaptureEvent is what one capture is to its engine process.
 type CaptureEvent struct {

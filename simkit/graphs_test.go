@@ -55,8 +55,8 @@ func TestHFCBCaptureCostByEventAndKind(t *testing.T) {
 		{"prefill", prefill, CaptureEvent{Ordinal: 5, NewVariant: false}, 150},
 		{"mixed: median of three", mixed, CaptureEvent{Ordinal: 3, NewVariant: false}, 100},
 		// The fixture's first rows are 500 and 1000 ms: a process at their 10% quantile.
-		{"first step of a cheap process", prefill, CaptureEvent{NewVariant: true, At: FirstUse{First: 0.1}}, 550},
-		{"first step of a costly process", prefill, CaptureEvent{NewVariant: true, At: FirstUse{First: 0.9}}, 950},
+		{"first step of a cheap process", prefill, CaptureEvent{NewVariant: true, At: FirstUse(0.1)}, 550},
+		{"first step of a costly process", prefill, CaptureEvent{NewVariant: true, At: FirstUse(0.9)}, 950},
 	} {
 		got, err := pr.CaptureS(tc.b, tc.ev)
 		require.NoError(t, err, tc.name)

@@ -162,11 +162,11 @@ func (pr *hfcbPredictor) CaptureS(b Batch, ev CaptureEvent) (float64, error) {
 			return 0, errors.New("graph_capture.csv has no restart rows: cannot predict a restarted engine's first step " +
 				"(re-derive the profile with restarted processes: rederive_hfcb.py --restart-runs)")
 		}
-		return firstUseQuantile(c.restart, ev.At.First) * 1e-3, nil
+		return firstUseQuantile(c.restart, float64(ev.At)) * 1e-3, nil
 	case ev.Ordinal == 0 && len(c.first) > 0:
-		return firstUseQuantile(c.first, ev.At.First) * 1e-3, nil
+		return firstUseQuantile(c.first, float64(ev.At)) * 1e-3, nil
 	case ev.NewVariant && len(c.variant) > 0:
-		return firstUseQuantile(c.variant, ev.At.Variant) * 1e-3, nil
+		return firstUseQuantile(c.variant, float64(ev.At)) * 1e-3, nil
 	}
 	kind := stepKind(b)
 	if ms, ok := c.freshByKind[kind]; ok && ev.Fresh {

@@ -27,15 +27,13 @@ const phaseGolden = 0.6180339887498949
 
 // firstUseAt is realization k's place in the spread of a fresh engine process's
 // first-use costs (simkit.FirstUse; used only where the engine state is not warm):
-// realization 0 at the medians, the others spread over (0, 1) by two interleaved
-// low-discrepancy sequences, so that the pooled realizations stand for fresh processes
-// as the pooled real repetitions do (their first-use costs vary 0.35–1.9 s between
-// processes: a median process alone predicts neither the median nor the tail of
-// requests that wait on them).
+// realization 0 at the median, the others spread over (0, 1) by a low-discrepancy
+// sequence, so that the pooled realizations stand for fresh processes as the pooled
+// real repetitions do (their first-use costs vary 0.9–2.0 s between processes: a median
+// process alone predicts neither the median nor the tail of requests that wait on them).
 func firstUseAt(k int) simkit.FirstUse {
-	_, first := math.Modf(0.5 + float64(k)*phaseGolden)
-	_, variant := math.Modf(0.5 + float64(k)*phaseGolden*phaseGolden)
-	return simkit.FirstUse{First: first, Variant: variant}
+	_, q := math.Modf(0.5 + float64(k)*phaseGolden)
+	return simkit.FirstUse(q)
 }
 
 // phaseRealizations simulates reqs again at n−1 other arrival phases: every group of

@@ -66,6 +66,10 @@ type Simulator struct {
 	// from the scenario unless EngineState is set already.
 	EngineState simkit.EngineState
 	WarmGraphs  []simkit.GraphKey
+	// FirstUse places the simulated engine process in the spread of a fresh process's
+	// first-use costs (cold and restart states; the zero value is the median). Further
+	// realizations (Phases) take their own places.
+	FirstUse simkit.FirstUse
 	// Phases is how many arrival-phase realizations to predict (≤ 1: one, the
 	// deterministic simulation of the arrivals as given). See phases.go.
 	Phases int
@@ -130,6 +134,7 @@ func (s Simulator) Run(_ context.Context, tgt *targets.Target, reqs []scenarios.
 	}
 	opts.Replicas, opts.GlobalScheduler, opts.Seed = s.Replicas, s.GlobalScheduler, s.Seed
 	opts.EngineState, opts.WarmGraphs, opts.StepTrace = s.EngineState, s.WarmGraphs, true
+	opts.FirstUse = s.FirstUse
 	res, err := simkit.Simulate(opts, reqs)
 	if err != nil {
 		return nil, err

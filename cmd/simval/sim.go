@@ -82,6 +82,9 @@ type simJSON struct {
 	Trace    string                `json:"trace,omitempty"`
 	Requests []validation.Record   `json:"requests"`
 	Summary  validation.RunSummary `json:"summary"`
+	// FirstUse, for fresh engine processes (cold, restart): a cheap, the median and a
+	// costly process, and the processes pooled; Requests and Summary are the median one's.
+	FirstUse *suite.FirstUseSpread `json:"first_use,omitempty"`
 	Warnings []string              `json:"warnings,omitempty"`
 }
 
@@ -150,6 +153,10 @@ func runSim(cmd *cobra.Command, f simFlags) error {
 	if err != nil {
 		return err
 	}
+	spread, err := sys.FirstUseSpread(cmd.Context(), tgt, reqs)
+	if err != nil {
+		return err
+	}
 	w := cmd.OutOrStdout()
 	for _, warn := range out.Warnings {
 		fmt.Fprintln(cmd.ErrOrStderr(), "warning:", warn)
@@ -160,10 +167,14 @@ func runSim(cmd *cobra.Command, f simFlags) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(simJSON{
 			Target: tgt.Name, Scenario: f.scenario, Trace: f.trace,
-			Requests: out.Records, Summary: validation.SummarizeRun(out.Records), Warnings: out.Warnings,
+			Requests: out.Records, Summary: validation.SummarizeRun(out.Records), FirstUse: spread,
+			Warnings: out.Warnings,
 		})
 	case "table":
-		return writeSummaryTable(w, tgt.Name, out)
+		if err := writeSummaryTable(w, tgt.Name, out); err != nil {
+			return err
+		}
+		return writeFirstUseSpread(w, spread)
 	case "vidur-csv":
 		return writeVidurCSV(w, reqs, out)
 	case "vllm-bench":
@@ -194,6 +205,27 @@ func writeSummaryTable(w io.Writer, target string, out *suite.Outcome) error {
 		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t\n", m.name, m.s.Count,
 			1e3*m.s.Mean, 1e3*m.s.P50, 1e3*m.s.P90, 1e3*m.s.P99, 1e3*m.s.Max)
 	}
+	return tw.Flush()
+}
+
+// writeFirstUseSpread prints what fresh engine processes serve, if the prediction is of
+// one.
+func writeFirstUseSpread(w io.Writer, s *suite.FirstUseSpread) error {
+	if s == nil {
+		return nil
+	}
+	fmt.Fprintln(w, "\nfresh engine processes: the first-use costs (kernel compilation, one thread's CPU work) are drawn anew")
+	fmt.Fprintln(w, "in every process, so one cold replica's first pass is a band; the table above is the median process.")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "process\tcaptures ms\tttft mean ms\tttft p50 ms\te2e mean ms\te2e p50 ms\t")
+	row := func(name, captures string, r validation.RunSummary) {
+		fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t\n", name, captures,
+			1e3*r.TTFT.Mean, 1e3*r.TTFT.P50, 1e3*r.E2E.Mean, 1e3*r.E2E.P50)
+	}
+	for _, b := range s.Bands {
+		row(fmt.Sprintf("%.0fth percentile of first-use costs", 100*b.Quantile), fmt.Sprintf("%.3f", 1e3*b.CaptureS), b.Summary)
+	}
+	row(fmt.Sprintf("%d processes pooled (the expectation)", s.Processes), "", s.Pooled)
 	return tw.Flush()
 }
 

@@ -1,6 +1,6 @@
 """Where a step's wall time goes, per step, for the hfcb driver's ``--step-phases``.
 
-A capture step of a fresh engine costs 0.35-1.9 s more than its replay, and a second
+A capture step of a fresh engine costs 0.4-2.0 s more than its replay, and a second
 large first-use cost lands at a later capture in multi-request processes. This module
 splits each step into the phases the engine's own code has, so a step trace says which
 one holds the cost instead of leaving it to guesswork:
@@ -11,7 +11,12 @@ one holds the cost instead of leaving it to guesswork:
   for a capture it is split further into ``eager_ms`` (the eager forward that computes
   the step's outputs, synchronised), ``graph_ms`` (``torch.cuda.graph`` entry:
   synchronise, ``gc.collect()``, ``empty_cache()``, then recording the forward, then
-  ``capture_end`` and graph instantiation);
+  ``capture_end`` and graph instantiation); ``eager_cpu_ms`` is the CPU time the
+  engine thread spent in that eager forward, ``eager_proc_cpu_ms`` the process's (all
+  threads), ``eager_steal_ms`` the time the hypervisor ran other guests on this machine's
+  CPUs meanwhile (/proc/stat steal, summed over CPUs): whether a slow first-use
+  compilation was a slower CPU (CPU time grows with the wall time), a busy process
+  (process CPU well above the thread's) or a stolen one (steal grows);
 - ``update_ms``: update_batch (waits for the device, appends tokens);
 - ``gc_ms`` / ``gc_collections``: time Python's garbage collector ran during the step
   (``gc.callbacks``), whoever triggered it; ``gc_objects``: objects it examined in its
@@ -26,7 +31,19 @@ costs two perf_counter calls per method and one memory_stats() per step.
 from __future__ import annotations
 
 import gc
+import os
 import time
+
+
+def _steal_ms() -> float | None:
+    """Steal time summed over the machine's CPUs since boot, in ms (/proc/stat's cpu line,
+    eighth field, in clock ticks); None where there is no /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+        return float(fields[8]) * 1000.0 / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 class StepPhases:
@@ -108,10 +125,16 @@ class StepPhases:
                 calls["n"] += 1
                 if calls["n"] != 1:
                     return forward_fn(*a, **k)
+                steal, proc, thread = _steal_ms(), time.process_time(), time.thread_time()
                 start = time.perf_counter()
                 out = forward_fn(*a, **k)
                 torch.cuda.synchronize()
                 phases.add("eager_ms", (time.perf_counter() - start) * 1000.0)
+                phases.add("eager_cpu_ms", (time.thread_time() - thread) * 1000.0)
+                phases.add("eager_proc_cpu_ms", (time.process_time() - proc) * 1000.0)
+                steal_after = _steal_ms()
+                if steal is not None and steal_after is not None:
+                    phases.add("eager_steal_ms", steal_after - steal)
                 return out
 
             start = time.perf_counter()

@@ -41,6 +41,8 @@ class StepPhasesTest(unittest.TestCase):
         self.assertEqual(self.cuda.syncs, 1, "only the eager call is synchronised")
         self.assertIn("eager_ms", out)
         self.assertIn("graph_ms", out)
+        self.assertGreaterEqual(out["eager_cpu_ms"], 0.0)
+        self.assertGreaterEqual(out["eager_proc_cpu_ms"], 0.0)
         self.assertEqual((out["cuda_mallocs"], out["cuda_frees"]), (3, 0))
         self.assertEqual(self.phases.take(), {}, "take() resets")
 
