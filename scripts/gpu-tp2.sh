@@ -1,31 +1,36 @@
 #!/usr/bin/env bash
 # The tensor-parallel target on nvidia-h200-x2 (two H200s of one host), as
 # scripts/gpu-record.sh is for one GPU. Run from the repository root with $OUT writable
-# and bin/simval built by `make gpu-binaries` AFTER the target is in the catalog:
-#   git mv targets/testdata/pending/h200x2-hfcb-tp2-qwen3-8b targets/catalog/
-#   (update targets_test.go's catalog list; make the live GPU harness skip it on one GPU)
-#   make gpu-binaries
-# Three parts, each within one 10-minute device command; run them back to back on one
-# lease so that the random checkpoint written by the first run (under /tmp, ~16 GB) is
-# reused by the others:
+# and bin/simval from `make gpu-binaries`. While the target is pending
+# (targets/testdata/pending/), a temporary catalog folder holding it is named in
+# SIMVAL_CATALOG; once in targets/catalog/ it is found there. Parts, each within one
+# 10-minute device command, back to back on one lease:
 #   scripts/gpu-tp2.sh profile     GPU and link facts; all_reduce.csv at the step sizes
-#                                  (hfcb_profile_allreduce.py, both GPUs); one smoke
-#                                  replay through simval real's torchrun launch
-#   scripts/gpu-tp2.sh baselines   queue-free-spaced, batched-burst, long-prompt-mixed:
-#                                  5 repetitions with step traces, warm
-#   scripts/gpu-tp2.sh baselines2  poisson-moderate (5 repetitions, warm) and
-#                                  cold-start-burst (3 fresh processes, no warm-up)
-# Each part leaves $OUT/<part>.tgz. Not produced here: the kernel and CPU tables of the
-# tp 2 profile (realkit/drivers/profile_hfcb.py profiles Qwen3-0.6B on one GPU only).
+#                                  (hfcb_profile_allreduce.py, both GPUs); the kernel
+#                                  tables of one rank (profile_hfcb.py --rank-of-tp 2, on
+#                                  GPU 0); the calibration trace through the real TP
+#                                  engine (simval real: its torchrun launch; warm-up
+#                                  replay, 2 repetitions, step traces with phases), whose
+#                                  steps give the CPU and capture tables
+#   scripts/gpu-tp2.sh baselines   every warm catalog scenario, 5 repetitions with step
+#                                  traces, and cold-start-burst (3 fresh processes)
+#   scripts/gpu-tp2.sh fresh       the development cold traces, 2 fresh processes each
+#                                  (the first-use rows)
+# Each part leaves $OUT/<part>.tgz.
 set -u
 export PYTHONUNBUFFERED=1
 # The workplace keeps NVLink multicast off (KINDS.md); say so again for every child.
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 export NCCL_GRAPH_MIXING_SUPPORT=0
-part=${1:?usage: gpu-tp2.sh profile|baselines|baselines2}
-T=h200x2-hfcb-tp2-qwen3-8b
-Y="targets/catalog/$T/target.yaml"
-[ -f "$Y" ] || { echo "$Y missing: move the pending target into the catalog first (see the header)"; exit 2; }
+part=${1:?usage: gpu-tp2.sh profile|baselines|fresh}
+T=h200x2-hfcb-tp2-qwen3-0.6b
+D=targets/catalog/$T
+if [ ! -f "$D/target.yaml" ]; then
+  D=targets/testdata/pending/$T
+  CAT=$(mktemp -d); mkdir -p "$CAT/targets"; cp -r "$D" "$CAT/targets/"
+  export SIMVAL_CATALOG=$CAT
+fi
+Y="$D/target.yaml"
 P="$OUT/$part"; mkdir -p "$P"; P=$(cd "$P" && pwd)
 nvidia-smi --query-gpu=index,name,driver_version,memory.total --format=csv,noheader > "$P/gpu.txt"
 nvidia-smi topo -m > "$P/topo.txt" 2>&1
@@ -35,30 +40,35 @@ n=$(python3 -c 'import torch; print(torch.cuda.device_count())')
 python3 -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__, "nccl", torch.cuda.nccl.version())' > "$P/versions.txt"
 cat "$P/versions.txt"
 . "$(dirname "$0")/gpu-lib.sh"
+H=targets/catalog/h200-hfcb-qwen3-0.6b/dev
 case $part in
 profile)
   spec=$(python3 -c 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))["model"]))' "$Y")
   start=$(date +%s)
-  (cd realkit/drivers && timeout 240 python3 -m torch.distributed.run --standalone --nproc-per-node 2 \
+  (cd realkit/drivers && timeout 180 python3 -m torch.distributed.run --standalone --nproc-per-node 2 \
     hfcb_profile_allreduce.py --out "$P/profile" --model-spec "$spec" --budget 8192) > "$P/allreduce.log" 2>&1
   echo "all-reduce rc=$? $(( $(date +%s) - start ))s"; tail -n 3 "$P/allreduce.log"
-  cat "$P/profile/all_reduce_provenance.json" 2>/dev/null | head -n 30
-  # One repetition of the shortest scenario: the launch, the random checkpoint (written
-  # once here), the follower rank and the resolved settings, before the long parts.
-  real smoke 300 --scenario queue-free-spaced --out "$P/smoke.json" --repetitions 1 \
-    || { tar czf "$OUT/$part.tgz" -C "$OUT" "$part"; exit 1; }
+  start=$(date +%s)
+  (cd realkit/drivers && CUDA_VISIBLE_DEVICES=0 timeout 280 python3 -u profile_hfcb.py --target "$T" \
+    --out "$P/profile-rank" --rank-of-tp 2) > "$P/profile-rank.log" 2>&1
+  echo "rank profile rc=$? $(( $(date +%s) - start ))s"; tail -n 3 "$P/profile-rank.log"
+  real calibration 240 --trace "$D/dev/calibration.jsonl" --out "$P/calibration.json" --repetitions 2 \
+    --warmup replay --driver-arg=--step-phases
   ;;
 baselines)
   mkdir -p "$P/baselines"
-  for s in queue-free-spaced batched-burst long-prompt-mixed; do
-    real "$s" 190 --scenario "$s" --out "$P/baselines/$s.json" --repetitions 5
+  for s in queue-free-spaced batched-burst long-prompt-mixed poisson-moderate; do
+    real "$s" 150 --scenario "$s" --out "$P/baselines/$s.json" --repetitions 5
   done
-  ;;
-baselines2)
-  mkdir -p "$P/baselines"
-  real poisson-moderate 240 --scenario poisson-moderate --out "$P/baselines/poisson-moderate.json" --repetitions 5
-  real cold-start-burst 330 --scenario cold-start-burst --out "$P/baselines/cold-start-burst.json" \
+  real cold-start-burst 150 --scenario cold-start-burst --out "$P/baselines/cold-start-burst.json" \
     --repetitions 3 --fresh-process --warmup none
+  ;;
+fresh)
+  mkdir -p "$P/dev"
+  for d in cold-poisson cold-burst-tail; do
+    real "dev-$d" 120 --trace "$H/$d.jsonl" --out "$P/dev/$d.json" --repetitions 2 --fresh-process --warmup none \
+      --driver-arg=--step-phases
+  done
   ;;
 *) echo "unknown part $part"; exit 2 ;;
 esac

@@ -15,7 +15,7 @@ func TestPendingTPTargetLoads(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, all, 1)
 	tg := all[0]
-	assert.Equal(t, "h200x2-hfcb-tp2-qwen3-8b", tg.Name)
+	assert.Equal(t, "h200x2-hfcb-tp2-qwen3-0.6b", tg.Name)
 	assert.Equal(t, 2, tg.Settings.TP)
 	assert.Equal(t, tg.Model.Name, tg.Settings.Model)
 	assert.Empty(t, tg.Profile)

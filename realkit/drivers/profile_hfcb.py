@@ -262,6 +262,9 @@ def gpu_time_per_step(engine: Engine, b: int) -> dict:
 
 # ----- main
 
+# The model spec the bundle is for (MODEL holds one rank's shapes under --rank-of-tp).
+FULL_MODEL: dict = {}
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default=None, help="bundle directory to write (created); required unless --check")
@@ -275,7 +278,14 @@ def parse_args(argv):
                         "(attention_unaligned_mask.csv)")
     p.add_argument("--fresh-only", action="store_true",
                    help="measure only fresh engine processes and rewrite the graph_capture.csv of the bundle in --out")
+    p.add_argument("--rank-of-tp", type=int, default=1, metavar="N",
+                   help="measure one rank of a tensor-parallel N engine on this one GPU: the model's query and key/value "
+                        "heads, intermediate size and LM-head rows divided by N (transformers' TP plan: q/k/v/gate/up "
+                        "colwise, o/down rowwise, lm_head colwise_rep); the all-reduces are not in these tables "
+                        "(hfcb_profile_allreduce.py), nor is TP's host work in the CPU table")
     args = p.parse_args(argv)
+    if args.rank_of_tp < 1:
+        p.error(f"--rank-of-tp {args.rank_of_tp}: want at least 1")
     if args.out is None and not args.check:
         p.error("--out is required")
     return args
@@ -447,18 +457,33 @@ def write_bundle(args, plan, gpu, driver, versions, resolved, km, op_samples, at
     ]
     fields = {
         "gpu": gpu, "gpu_driver": driver, "host_cpu": host_cpu(), "engine": ENGINE_NAME, "engine_version": versions["transformers"],
-        "attention_backend": ATTENTION_BACKEND, "dtype": DTYPE, "cuda_graphs": True, "model": MODEL,
+        "attention_backend": ATTENTION_BACKEND, "dtype": DTYPE, "cuda_graphs": True, "model": FULL_MODEL,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "method": METHOD, "grid": grid_text(plan), "source": "measured", "tp": 1,
+        "method": METHOD, "grid": grid_text(plan), "source": "measured", "tp": args.rank_of_tp,
     }
     with open(os.path.join(args.out, "provenance.yaml"), "w") as f:
         f.write(provenance_yaml(fields, [c for c in comments if c]))
     log(f"bundle written to {args.out} ({len(steps)} engine steps, {len(rows)} cpu rows)")
 
 
+def shard_model_for_rank(model: dict, tp: int) -> dict:
+    """The full model spec, after model (MODEL, changed in place so that every module
+    that imported it measures one rank's shapes) is divided by tp as one rank of
+    transformers' TP plan holds it."""
+    full = dict(model)
+    if tp == 1:
+        return full
+    for key in ("q_heads", "kv_heads", "intermediate", "vocab"):
+        if model[key] % tp:
+            raise ProfileError(f"--rank-of-tp {tp}: the model's {key} ({model[key]}) is not divisible by {tp}")
+        model[key] //= tp
+    return full
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
+        FULL_MODEL.update(shard_model_for_rank(MODEL, args.rank_of_tp))
         if args.check:
             check(args, Engine)
             return 0

@@ -281,3 +281,22 @@ class MainTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class RankOfTPTest(unittest.TestCase):
+    def test_one_rank_holds_a_share_of_heads_intermediate_and_lm_head_rows(self):
+        model = dict(ph.MODEL)
+        full = profile_hfcb.shard_model_for_rank(model, 2)
+        self.assertEqual(full, ph.MODEL, "the full spec is returned for the provenance")
+        self.assertEqual((model["q_heads"], model["kv_heads"], model["intermediate"], model["vocab"]),
+                         (ph.MODEL["q_heads"] // 2, ph.MODEL["kv_heads"] // 2, ph.MODEL["intermediate"] // 2,
+                          ph.MODEL["vocab"] // 2))
+        self.assertEqual((model["hidden"], model["layers"], model["head_dim"]),
+                         (ph.MODEL["hidden"], ph.MODEL["layers"], ph.MODEL["head_dim"]), "not sharded")
+
+    def test_tp_1_changes_nothing_and_indivisible_shapes_are_refused(self):
+        model = dict(ph.MODEL)
+        self.assertEqual(profile_hfcb.shard_model_for_rank(model, 1), ph.MODEL)
+        self.assertEqual(model, ph.MODEL)
+        with self.assertRaisesRegex(ph.ProfileError, "kv_heads .* not divisible by 3"):
+            profile_hfcb.shard_model_for_rank(dict(ph.MODEL, q_heads=12, kv_heads=8), 3)
