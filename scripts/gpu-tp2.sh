@@ -6,12 +6,13 @@
 # SIMVAL_CATALOG; once in targets/catalog/ it is found there. Parts, each within one
 # 10-minute device command, back to back on one lease:
 #   scripts/gpu-tp2.sh profile     GPU and link facts; all_reduce.csv at the step sizes
-#                                  (hfcb_profile_allreduce.py, both GPUs); the kernel
-#                                  tables of one rank (profile_hfcb.py --rank-of-tp 2, on
-#                                  GPU 0); the calibration trace through the real TP
-#                                  engine (simval real: its torchrun launch; warm-up
-#                                  replay, 2 repetitions, step traces with phases), whose
-#                                  steps give the CPU and capture tables
+#                                  (hfcb_profile_allreduce.py, both GPUs); the calibration
+#                                  trace through the real TP engine (simval real: its
+#                                  torchrun launch; warm-up replay, 2 repetitions, step
+#                                  traces with phases), whose steps give the CPU and
+#                                  capture tables
+#   scripts/gpu-tp2.sh rank        the kernel tables of one rank (profile_hfcb.py
+#                                  --rank-of-tp 2, on GPU 0: one H200 would do)
 #   scripts/gpu-tp2.sh baselines   every warm catalog scenario, 5 repetitions with step
 #                                  traces, and cold-start-burst (3 fresh processes)
 #   scripts/gpu-tp2.sh fresh       the development cold traces, 2 fresh processes each
@@ -22,7 +23,7 @@ export PYTHONUNBUFFERED=1
 # The workplace keeps NVLink multicast off (KINDS.md); say so again for every child.
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 export NCCL_GRAPH_MIXING_SUPPORT=0
-part=${1:?usage: gpu-tp2.sh profile|baselines|fresh}
+part=${1:?usage: gpu-tp2.sh profile|rank|baselines|fresh}
 T=h200x2-hfcb-tp2-qwen3-0.6b
 D=targets/catalog/$T
 if [ ! -f "$D/target.yaml" ]; then
@@ -48,12 +49,14 @@ profile)
   (cd realkit/drivers && timeout 180 python3 -m torch.distributed.run --standalone --nproc-per-node 2 \
     hfcb_profile_allreduce.py --out "$P/profile" --model-spec "$spec" --budget 8192) > "$P/allreduce.log" 2>&1
   echo "all-reduce rc=$? $(( $(date +%s) - start ))s"; tail -n 3 "$P/allreduce.log"
-  start=$(date +%s)
-  (cd realkit/drivers && CUDA_VISIBLE_DEVICES=0 timeout 280 python3 -u profile_hfcb.py --target "$T" \
-    --out "$P/profile-rank" --rank-of-tp 2) > "$P/profile-rank.log" 2>&1
-  echo "rank profile rc=$? $(( $(date +%s) - start ))s"; tail -n 3 "$P/profile-rank.log"
   real calibration 240 --trace "$D/dev/calibration.jsonl" --out "$P/calibration.json" --repetitions 2 \
     --warmup replay --driver-arg=--step-phases
+  ;;
+rank)
+  start=$(date +%s)
+  (cd realkit/drivers && CUDA_VISIBLE_DEVICES=0 timeout 200 python3 -u profile_hfcb.py --target "$T" \
+    --out "$P/profile-rank" --rank-of-tp 2) > "$P/profile-rank.log" 2>&1
+  echo "rank profile rc=$? $(( $(date +%s) - start ))s"; tail -n 3 "$P/profile-rank.log"
   ;;
 baselines)
   mkdir -p "$P/baselines"

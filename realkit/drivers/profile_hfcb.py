@@ -312,8 +312,10 @@ def run(args) -> None:
         log(f"{gpu} driver {driver}; {versions}")
         os.makedirs(args.out, exist_ok=True)
         # Before this process takes the GPU's memory: each run is a whole engine process.
+        # One rank's tables (--rank-of-tp) need no engine here: the TP engine's own runs give
+        # its CPU, capture and first-use rows.
         stage = "first steps of fresh engine processes"
-        fresh = fresh_process_steps(plan["fresh_prompts"], plan["fresh_runs"])
+        fresh = fresh_process_steps(plan["fresh_prompts"], plan["fresh_runs"]) if args.rank_of_tp == 1 else []
         stage = "building the model"
         model = build_model()
         log("model built")
@@ -323,6 +325,10 @@ def run(args) -> None:
             stage = "kernel microbenchmarks (attention)"
             attn_samples, sdpa_kernels = bench_attention(model, plan)
         log(f"SDPA kernels: {sdpa_kernels}")
+        if args.rank_of_tp > 1:
+            stage = "writing one rank's kernel tables"
+            write_rank_tables(args, plan, gpu, driver, versions, op_samples, attn_samples, sdpa_kernels)
+            return
         km = kernel_model(plan["tokens"], op_samples, plan, attn_samples)
         torch.cuda.synchronize()
         torch.cuda.empty_cache()
@@ -344,6 +350,23 @@ def run(args) -> None:
         raise
     except Exception as e:  # every failure names its stage
         raise ProfileError(f"{stage}: {type(e).__name__}: {e}") from e
+
+
+def write_rank_tables(args, plan, gpu, driver, versions, op_samples, attn_samples, sdpa_kernels) -> None:
+    """mlp.csv and attention.csv of one rank of a tensor-parallel engine, and
+    rank_tables.json (what they were measured on). Not a bundle: its CPU, capture and
+    all-reduce tables come from the TP engine's runs."""
+    header, mrows = mlp_rows(plan["tokens"], op_samples)
+    write_csv(os.path.join(args.out, "mlp.csv"), header, mrows)
+    header, arows = attention_rows(plan["attn_q"], plan["attn_kv"], attn_samples)
+    write_csv(os.path.join(args.out, "attention.csv"), header, arows)
+    meta = {"target": args.target, "tp": args.rank_of_tp, "model": FULL_MODEL, "rank_model": dict(MODEL), "gpu": gpu,
+            "gpu_driver": driver, "host_cpu": host_cpu(), "versions": versions, "sdpa_kernels": sdpa_kernels,
+            "grid": grid_text(plan), "elapsed_s": time.perf_counter() - _T0,
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    with open(os.path.join(args.out, "rank_tables.json"), "w") as f:
+        f.write(json.dumps(meta, indent=1) + "\n")
+    log(f"one rank's kernel tables written to {args.out}")
 
 
 def tag_steps(steps: list, phases: list) -> None:
