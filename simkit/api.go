@@ -69,6 +69,10 @@ type Options struct {
 	// FirstUse places the engine process of a cold (or after-warm-up) simulation in the
 	// measured spread of a fresh process's first-use costs; the zero value is the median.
 	FirstUse FirstUse
+	// IdleSinceS is when each replica's engine went idle before t = 0 (s, at most 0),
+	// where an engine that admits requests at an idle poll (an hfcb TP engine) counts its
+	// polls from; nil: unknown, the first request waits half a poll.
+	IdleSinceS *float64
 	// StepTrace asks Simulate for Result.Steps, one per batch.
 	StepTrace bool
 }

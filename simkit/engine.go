@@ -30,6 +30,9 @@ type replica struct {
 	outstanding int
 	stages      []stageState
 	graphs      *graphCache // the replica's engine process's captured CUDA graphs
+	// idleSince is when the replica's last batch ended (its engine's idle poll counts
+	// from there; engine.idlePoll).
+	idleSince float64
 }
 
 func (r *replica) pending() int { return r.sched.Pending() }
@@ -56,6 +59,9 @@ type engine struct {
 
 	gm       GraphModel // the predictor's capture model; nil when it has none
 	firstUse FirstUse
+	// idlePoll is the period (s) at which an idle replica admits requests (idlePoller);
+	// 0: at once.
+	idlePoll float64
 	trace    bool // record steps
 	steps    []validation.Step
 	past     []int // scratch: items' cached tokens for the step trace
@@ -163,7 +169,12 @@ func (e *engine) globalSchedule() {
 	for id, hit := range e.touched {
 		if hit {
 			e.touched[id] = false
-			e.push(e.now, evReplicaSchedule, id, 0, nil)
+			at, rep := e.now, e.replicas[id]
+			if e.idlePoll > 0 && rep.running == 0 && e.now > rep.idleSince {
+				// An idle engine that polls admits the request at its next poll.
+				at = nextPoll(rep.idleSince, e.now, e.idlePoll)
+			}
+			e.push(at, evReplicaSchedule, id, 0, nil)
 		}
 	}
 }
@@ -307,6 +318,7 @@ func (e *engine) batchEnd(rep *replica, fl *inflight) error {
 		}
 	}
 	rep.running--
+	rep.idleSince = e.now
 	rep.sched.OnBatchEnd(fl.batch, e.now)
 	e.freeInflight(fl)
 	for _, r := range e.done {

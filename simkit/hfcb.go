@@ -66,9 +66,9 @@ func newHFCB(cfg SchedulerConfig) (Scheduler, error) {
 	default:
 		return nil, fmt.Errorf("hfcb: sub-policy %q is not one of fifo, prefill_first", cfg.SubPolicy)
 	}
-	if cfg.NumStages > 1 || cfg.Settings.TP > 1 {
-		return nil, fmt.Errorf("hfcb: tp %d, pp %d: only one GPU (tp 1, pp 1) is modelled",
-			cfg.Settings.TP, cfg.NumStages)
+	if cfg.NumStages > 1 {
+		return nil, fmt.Errorf("hfcb: pp %d: transformers' continuous batching has no pipeline stages to model",
+			cfg.NumStages)
 	}
 	if s.budget == 0 {
 		s.budget = HFCBDefaultTokenBudget

@@ -57,6 +57,7 @@ type hfcbPredictor struct {
 	kvSlope                      float64
 	captures                     *hfcbCaptures // graph_capture.csv; nil if the bundle has none
 	allReduce                    *table1       // all_reduce.csv by bytes; nil at tp 1
+	idlePoll                     float64       // idle_poll.csv's period (s); 0 at tp 1
 	lk                           lookup
 	notes                        []string
 }
@@ -97,8 +98,18 @@ func hfcbFromBundle(fsys fs.FS, p *Profile, o Options) (Predictor, *Profile, err
 	if err != nil {
 		return nil, nil, err
 	}
+	tp := max(o.Settings.TP, 1)
+	poll, err := readHFCBIdlePoll(fsys, path.Join(p.Dir, hfcbIdlePollFile), tp)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tp > 1 && poll == 0 {
+		return nil, nil, fmt.Errorf("profile %s has no %s, needed for tp %d: an idle tensor-parallel engine "+
+			"admits requests at its ranks' idle poll (realkit/drivers/hfcb_tp_bundle.py measures it)",
+			p.Dir, hfcbIdlePollFile, tp)
+	}
 	h := pr.(*hfcbPredictor)
-	h.captures = captures
+	h.captures, h.idlePoll = captures, poll
 	h.useMaskAlignment(unaligned)
 	return pr, p, nil
 }

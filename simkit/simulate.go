@@ -139,6 +139,9 @@ func newEngine(opts Options, warn *warnings) (*engine, error) {
 		e.gm = gm
 		e.firstUse = opts.FirstUse
 	}
+	if ip, ok := pred.(idlePoller); ok {
+		e.idlePoll = ip.IdlePollS()
+	}
 	for id := range n {
 		s, err := NewScheduler(SchedulerConfig{
 			Settings:         opts.Settings,
@@ -156,7 +159,17 @@ func newEngine(opts Options, warn *warnings) (*engine, error) {
 		if err != nil {
 			return nil, err
 		}
-		e.replicas = append(e.replicas, &replica{id: id, sched: s, stages: make([]stageState, pp), graphs: graphs})
+		// Where the first request falls in an idle poll, unless told when the engine went
+		// idle, is unknown: half a period on average.
+		idleSince := -e.idlePoll / 2
+		if opts.IdleSinceS != nil {
+			if v := *opts.IdleSinceS; v > 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, fmt.Errorf("idle since %g s: want a finite time at or before t = 0", v)
+			}
+			idleSince = *opts.IdleSinceS
+		}
+		e.replicas = append(e.replicas, &replica{id: id, sched: s, stages: make([]stageState, pp), graphs: graphs,
+			idleSince: idleSince})
 	}
 	return e, nil
 }

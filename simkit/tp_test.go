@@ -2,6 +2,7 @@ package simkit
 
 import (
 	"bytes"
+	"math"
 	"encoding/csv"
 	"os"
 	"path"
@@ -21,7 +22,8 @@ import (
 func allReduceMedianMS(bytes float64) float64 { return 0.008 + 2e-8*bytes }
 
 // tpBundle is the bundle in testdata/dir made a tp 2 bundle: provenance tp 2, every
-// tensor-parallel column 2, and all_reduce.csv from the profiler's writer. Only the
+// tensor-parallel column 2, all_reduce.csv from the profiler's writer and an idle poll
+// of 100 ms (idle_poll.csv, as hfcb_tp_bundle.py writes it). Only the
 // collective time differs from the tp 1 bundle, so the difference of two predictions
 // is the communication alone.
 func tpBundle(t *testing.T, dir string) fstest.MapFS {
@@ -44,6 +46,7 @@ func tpBundle(t *testing.T, dir string) fstest.MapFS {
 	ar, err := os.ReadFile("testdata/all_reduce-tp2.csv")
 	require.NoError(t, err)
 	fsys["b/all_reduce.csv"] = &fstest.MapFile{Data: ar}
+	fsys["b/idle_poll.csv"] = &fstest.MapFile{Data: []byte("tp,period_ms,samples,min_ms,max_ms\n2,100,48,99,101\n")}
 	return fsys
 }
 
@@ -114,6 +117,43 @@ func TestHFCBPredictorTPCommunicationOnPaddedTokens(t *testing.T) {
 	delete(noAR, "b/all_reduce.csv")
 	_, _, err = LoadHFCBPredictor(noAR, "b", o)
 	assert.ErrorContains(t, err, "has no all_reduce.csv, needed for tp 2")
+	noPoll := tpBundle(t, "hfcb-fixture")
+	delete(noPoll, "b/idle_poll.csv")
+	_, _, err = LoadHFCBPredictor(noPoll, "b", o)
+	assert.ErrorContains(t, err, "has no idle_poll.csv, needed for tp 2")
+	badPoll := tpBundle(t, "hfcb-fixture")
+	badPoll["b/idle_poll.csv"] = &fstest.MapFile{Data: []byte("tp,period_ms\n2,-1\n")}
+	_, _, err = LoadHFCBPredictor(badPoll, "b", o)
+	assert.ErrorContains(t, err, "b/idle_poll.csv line 2")
+}
+
+// An idle tensor-parallel hfcb engine admits a request at its next idle poll, counted
+// from the end of its last step; a busy one at once; the first request half a poll
+// after it arrives (the poll's phase before t = 0 is unknown).
+func TestHFCBIdlePollDelaysAdmissionToAnIdleTPEngine(t *testing.T) {
+	o := hfcbFixtureOptions()
+	o.Settings.TP = 2
+	pr, prof, err := LoadHFCBPredictor(tpBundle(t, "hfcb-fixture"), "b", o)
+	require.NoError(t, err)
+	o.Profile, o.Predictor, o.StepTrace = prof, pr, true
+	reqs := []scenarios.Request{req("a", 0, 16, 2), req("b", 1.0, 16, 2), req("c", 1.0005, 16, 2)}
+	res, err := Simulate(o, reqs)
+	require.NoError(t, err)
+	first := res.StepTrace[0]
+	assert.InDelta(t, 0.05, first.StartS, 1e-12, "the first request: half a poll")
+	var end float64 // the end of request a's last step: the engine idles from there
+	for _, st := range res.StepTrace {
+		if st.StartS < 1 {
+			end = st.StartS + st.DurationS
+		}
+	}
+	wantStart := end + math.Ceil((1.0-end)/0.1)*0.1
+	for _, r := range res.Records {
+		if r.ID == "b" || r.ID == "c" {
+			require.NotNil(t, r.FirstScheduledS)
+			assert.InDelta(t, wantStart, *r.FirstScheduledS, 1e-9, "%s waits for the poll after it arrived", r.ID)
+		}
+	}
 }
 
 // The simulated step trace carries each step's predicted communication.

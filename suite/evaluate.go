@@ -15,8 +15,11 @@ type Real struct {
 	Runs [][]validation.Record
 	// Steps are the engine's step traces of the judged repetitions (Runs[i]'s steps,
 	// its warm-up's included), where the run recorded them.
-	Steps    [][]validation.Step
-	Settings validation.EngineSettings
+	Steps [][]validation.Step
+	// IdleSinceS is, per judged repetition, when its engine went idle before its t0 (s,
+	// at most 0; NaN where unknown): see idleSinceOf.
+	IdleSinceS []float64
+	Settings   validation.EngineSettings
 	// Source says where it came from (a baseline file, a live run).
 	Source   string
 	Warnings []string

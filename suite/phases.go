@@ -42,7 +42,8 @@ func firstUseAt(k int) simkit.FirstUse {
 // realization; requests that arrived together still do. The records keep the shifted
 // arrivals, so TTFT and E2E stay relative to when each request really arrived in
 // that realization.
-func phaseRealizations(opts simkit.Options, reqs []scenarios.Request, res *simkit.Result, n int) ([][]validation.Record, error) {
+func phaseRealizations(opts simkit.Options, reqs []scenarios.Request, res *simkit.Result, n int,
+	idleSince func(k int) *float64) ([][]validation.Record, error) {
 	if res.Steps == 0 || len(reqs) == 0 {
 		return nil, nil
 	}
@@ -61,7 +62,7 @@ func phaseRealizations(opts simkit.Options, reqs []scenarios.Request, res *simki
 			r.ArrivalS += frac * span
 			shifted[i] = r
 		}
-		opts.FirstUse = firstUseAt(k)
+		opts.FirstUse, opts.IdleSinceS = firstUseAt(k), idleSince(k)
 		more, err := simkit.Simulate(opts, shifted)
 		if err != nil {
 			return nil, err

@@ -259,10 +259,8 @@ def engine_settings(resolved: dict) -> dict:
             "num_pages": resolved["num_pages"]}
 
 
-def load_bundle(directory: str) -> dict:
-    """Read a bundle this profiler wrote (or the simkit fixture) back: the kernel model,
-    the cpu and launch points keyed (batch_size, num_tokens) and the per-cached-token
-    slope. For offline checks; simkit's LoadHFCBPredictor is the real consumer."""
+def load_kernel_model(directory: str) -> KernelModel:
+    """The kernel model of a bundle's mlp.csv and attention.csv."""
     mlp = read_csv_rows(os.path.join(directory, "mlp.csv"))
     tokens = [float(r["num_tokens"]) for r in mlp]
     op_ms = {op: [float(r[f"time_stats.{op}.median"]) for r in mlp] for op in MLP_OPS}
@@ -275,6 +273,13 @@ def load_bundle(directory: str) -> dict:
         grid = [[cells[(q, kv)] for kv in kvs] for q in qs]
     except KeyError as e:
         raise ProfileError(f"{directory}/attention.csv: prefill rows are not a complete grid, missing {e}") from e
+    return KernelModel(tokens, op_ms, qs, kvs, grid)
+
+
+def load_bundle(directory: str) -> dict:
+    """Read a bundle this profiler wrote (or the simkit fixture) back: the kernel model,
+    the cpu and launch points keyed (batch_size, num_tokens) and the per-cached-token
+    slope. For offline checks; simkit's LoadHFCBPredictor is the real consumer."""
     cpu, launch, slopes = {}, {}, set()
     for r in read_csv_rows(os.path.join(directory, "cpu_overheads.csv")):
         key = (int(float(r["batch_size"])), int(float(r["num_tokens"])))
@@ -284,7 +289,7 @@ def load_bundle(directory: str) -> dict:
         slopes.add(float(r.get("cpu_per_kv_token_ms") or 0))
     if len(slopes) > 1:
         raise ProfileError(f"{directory}/cpu_overheads.csv: cpu_per_kv_token_ms differs between rows: {sorted(slopes)}")
-    return {"kernel": KernelModel(tokens, op_ms, qs, kvs, grid), "cpu": cpu, "launch": launch,
+    return {"kernel": load_kernel_model(directory), "cpu": cpu, "launch": launch,
             "slope": slopes.pop() if slopes else 0.0}
 
 
