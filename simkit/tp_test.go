@@ -2,8 +2,8 @@ package simkit
 
 import (
 	"bytes"
-	"math"
 	"encoding/csv"
+	"math"
 	"os"
 	"path"
 	"strings"
