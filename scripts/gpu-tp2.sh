@@ -11,6 +11,10 @@
 #                                  torchrun launch; warm-up replay, 2 repetitions, step
 #                                  traces with phases), whose steps give the CPU and
 #                                  capture tables
+#   scripts/gpu-tp2.sh calibrate2  the calibration trace again, without --step-phases
+#                                  (whose per-step memory_stats() calls cost CPU time) and
+#                                  with a single prefill of the whole token budget; one
+#                                  repetition after the warm-up replay
 #   scripts/gpu-tp2.sh rank        the kernel tables of one rank (profile_hfcb.py
 #                                  --rank-of-tp 2, on GPU 0: one H200 would do)
 #   scripts/gpu-tp2.sh baselines   every warm catalog scenario, 5 repetitions with step
@@ -23,7 +27,7 @@ export PYTHONUNBUFFERED=1
 # The workplace keeps NVLink multicast off (KINDS.md); say so again for every child.
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 export NCCL_GRAPH_MIXING_SUPPORT=0
-part=${1:?usage: gpu-tp2.sh profile|rank|baselines|fresh}
+part=${1:?usage: gpu-tp2.sh profile|calibrate2|rank|baselines|fresh}
 T=h200x2-hfcb-tp2-qwen3-0.6b
 D=targets/catalog/$T
 if [ ! -f "$D/target.yaml" ]; then
@@ -51,6 +55,10 @@ profile)
   echo "all-reduce rc=$? $(( $(date +%s) - start ))s"; tail -n 3 "$P/allreduce.log"
   real calibration 240 --trace "$D/dev/calibration.jsonl" --out "$P/calibration.json" --repetitions 2 \
     --warmup replay --driver-arg=--step-phases
+  ;;
+calibrate2)
+  real calibration-v2 170 --trace "$D/dev/calibration-v2.jsonl" --out "$P/calibration-v2.json" --repetitions 1 \
+    --warmup replay
   ;;
 rank)
   start=$(date +%s)

@@ -11,14 +11,20 @@ calibration steps do on one GPU. Not a scenario: no catalog statistic is judged 
   - mixed steps: b requests decoding when one prefill of n tokens arrives;
   - long-context decodes: cached tokens read up to 32,000.
 
-Usage: scripts/make-calibration-trace.py > FILE.jsonl   (deterministic)
+Usage: scripts/make-calibration-trace.py [--largest-prefill N] > FILE.jsonl   (deterministic)
+  N: the largest single prefill, 8192 (the engine's token budget) by default; the first
+  TP calibration trace (dev/calibration.jsonl) was written with 8000.
 """
 
+import argparse
 import json
 import sys
 
 
 def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--largest-prefill", type=int, default=8192)
+    args = p.parse_args()
     reqs, t = [], 0.0
 
     def add(rid, at, prompt, output):
@@ -28,7 +34,7 @@ def main() -> int:
         for i in range(b):
             add(f"dec{b}-{i}", t, 16, 40)
         t += 1.6
-    for n in (16, 64, 256, 512, 1024, 2048, 4096, 8000):
+    for n in (16, 64, 256, 512, 1024, 2048, 4096, args.largest_prefill):
         add(f"pre{n}", t, n, 2)
         t += 0.5
     for b in (4, 16, 64):

@@ -24,8 +24,11 @@ hfcb_capture_model.capture_rows), with two TP facts:
 
 Usage: hfcb_tp_bundle.py TARGET_DIR
   reads TARGET_DIR/target.yaml, measured/ (mlp.csv, attention.csv, rank_tables.json,
-  all_reduce.csv, all_reduce_provenance.json), dev/calibration.json and the fresh runs
-  dev/cold-*.json; writes TARGET_DIR/profile/.
+  all_reduce.csv, all_reduce_provenance.json), the calibration runs dev/calibration*.json
+  and the fresh runs dev/cold-*.json; writes TARGET_DIR/profile/. The idle poll comes from
+  every calibration run; the CPU and capture tables from those recorded without
+  --step-phases where there are any (its per-step memory_stats() calls cost CPU time that
+  an uninstrumented engine does not spend), else from all.
 """
 
 from __future__ import annotations
@@ -195,6 +198,11 @@ def rank_table_as_tp(src: str, dst: str, model: dict, tp: int) -> None:
         csv.writer(f, lineterminator="\n").writerows(rows)
 
 
+def instrumented(run: dict) -> bool:
+    """Whether a run was recorded with the driver's --step-phases (its steps carry phases)."""
+    return any(s.get("phases") for rep in run["repetitions"] for s in rep.get("steps") or [])
+
+
 def warm_captures(steps: list) -> list:
     """The warm-up's capture steps that pay a capture only: not the process's first step
     nor its first capture of the other attention kernel variant (first-use costs)."""
@@ -228,13 +236,21 @@ def build(target_dir: str) -> dict:
         rank = json.load(f)
     if rank["tp"] != tp:
         raise ph.ProfileError(f"{measured}/rank_tables.json: tables of one rank of tp {rank['tp']}, target has tp {tp}")
-    with open(os.path.join(target_dir, "dev", "calibration.json")) as f:
-        calib = json.load(f)
+    runs = {}
+    for path in sorted(glob.glob(os.path.join(target_dir, "dev", "calibration*.json"))):
+        with open(path) as f:
+            runs[os.path.basename(path)] = json.load(f)
+    if not runs:
+        raise ph.ProfileError(f"{target_dir}/dev: no calibration run (calibration*.json)")
+    plain = {name: r for name, r in runs.items() if not instrumented(r)}
+    used = plain or runs
+    calib = {"meta": next(iter(used.values()))["meta"],
+             "repetitions": [rep for r in used.values() for rep in r["repetitions"]]}
     resolved = calib["meta"]["engine_config"]["continuous_batching_config"]
     eng = {"budget": resolved["max_batch_tokens"], "max_reqs": resolved["max_requests_per_batch"],
            "num_pages": resolved["num_blocks"] * resolved["block_size"]}
 
-    adm = idle_admissions(calib["repetitions"])
+    adm = idle_admissions([rep for r in runs.values() for rep in r["repetitions"]])
     if len(adm) < 5:
         raise ph.ProfileError(f"calibration run: {len(adm)} admissions to an idle engine, need at least 5 "
                               "to measure the idle poll")
@@ -289,7 +305,7 @@ def build(target_dir: str) -> dict:
         f"CPU/overhead per cached token read: {slope * 1e3:.4f} us; steps with a negative residual: {clamped}.",
         f"cpu_overheads.csv {extrapolated}." if extrapolated else "",
         f"cpu_overheads.csv: {len(rows)} rows from {sum(1 for s in steps if not s['capture'])} warm steps of "
-        f"dev/calibration.json; graph_capture.csv: {len(captures)} rows, first/variant from {len(fresh)} fresh "
+        f"{', '.join('dev/' + n for n in used)}; graph_capture.csv: {len(captures)} rows, first/variant from {len(fresh)} fresh "
         "processes (dev/cold-*.json).",
     ]
     fields = {
