@@ -23,7 +23,7 @@ hfcb_capture_model.capture_rows), with two TP facts:
   are computed. On one GPU the driver wakes at once (0.2-0.5 ms).
 
 Usage: hfcb_tp_bundle.py TARGET_DIR
-  reads TARGET_DIR/target.yaml, measured/ (mlp.csv, attention.csv, rank_tables.json,
+  reads TARGET_DIR/measured/ (mlp.csv, attention.csv, rank_tables.json,
   all_reduce.csv, all_reduce_provenance.json), the calibration runs dev/calibration*.json
   and the fresh runs dev/cold-*.json; writes TARGET_DIR/profile/. The idle poll comes from
   every calibration run; the CPU and capture tables from those recorded without
@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime
 import glob
 import json
 import math
@@ -219,29 +218,28 @@ def warm_captures(steps: list) -> list:
 
 
 def build(target_dir: str) -> dict:
-    import yaml  # the target's YAML; PyYAML comes with transformers
-
-    with open(os.path.join(target_dir, "target.yaml")) as f:
-        target = yaml.safe_load(f)
-    model, settings = target["model"], target["settings"]
-    tp = int(settings["tp"])
+    # The target, its model and tp as the rank profile recorded them (profile_hfcb.py
+    # --target ... --rank-of-tp N); every run must have resolved the same tp.
     measured = os.path.join(target_dir, "measured")
+    with open(os.path.join(measured, "rank_tables.json")) as f:
+        rank = json.load(f)
+    target, model, tp = rank["target"], rank["model"], int(rank["tp"])
     out = os.path.join(target_dir, "profile")
     os.makedirs(out, exist_ok=True)
     for name in ("all_reduce.csv", "all_reduce_provenance.json"):
         shutil.copy(os.path.join(measured, name), os.path.join(out, name))
     for name in ("mlp.csv", "attention.csv"):
         rank_table_as_tp(os.path.join(measured, name), os.path.join(out, name), model, tp)
-    with open(os.path.join(measured, "rank_tables.json")) as f:
-        rank = json.load(f)
-    if rank["tp"] != tp:
-        raise ph.ProfileError(f"{measured}/rank_tables.json: tables of one rank of tp {rank['tp']}, target has tp {tp}")
     runs = {}
     for path in sorted(glob.glob(os.path.join(target_dir, "dev", "calibration*.json"))):
         with open(path) as f:
             runs[os.path.basename(path)] = json.load(f)
     if not runs:
         raise ph.ProfileError(f"{target_dir}/dev: no calibration run (calibration*.json)")
+    for name, r in runs.items():
+        if r["target"] != target or r["meta"]["settings"]["tp"] != tp:
+            raise ph.ProfileError(f"dev/{name}: a run of {r['target']} at tp {r['meta']['settings']['tp']}, "
+                                  f"the rank tables are of {target} at tp {tp}")
     plain = {name: r for name, r in runs.items() if not instrumented(r)}
     used = plain or runs
     calib = {"meta": next(iter(used.values()))["meta"],
@@ -296,7 +294,7 @@ def build(target_dir: str) -> dict:
     with open(os.path.join(measured, "all_reduce_provenance.json")) as f:
         link = json.load(f).get("interconnect", {}).get("summary", "")
     comments = [
-        f"simval profile of target {target['name']}: tensor parallel {tp}, built by "
+        f"simval profile of target {target}: tensor parallel {tp}, built by "
         "realkit/drivers/hfcb_tp_bundle.py from measured/ and the TP engine's runs (nothing measured here).",
         f"Kernel tables: one rank (profile_hfcb.py --rank-of-tp {tp}, {rank['date']}); all_reduce.csv over {link}.",
         "Comm per step, 2 all-reduces x layers (ms): " + ", ".join(f"Q {n}: {v:.3f}" for n, v in comm.items()) + ".",
@@ -312,12 +310,13 @@ def build(target_dir: str) -> dict:
         "gpu": rank["gpu"], "gpu_driver": rank["gpu_driver"], "host_cpu": calib["meta"].get("host_cpu", ""),
         "engine": "hfcb", "engine_version": rank["versions"]["transformers"], "attention_backend": "paged|sdpa",
         "dtype": "bf16", "cuda_graphs": True, "model": model,
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        # The latest measurement's date, so that rebuilding from the same files writes the same bytes.
+        "date": max([rank["date"]] + [r.get("recorded_at", "")[:19] + "Z" for r in runs.values()]),
         "method": METHOD, "grid": rank["grid"], "source": "measured", "tp": tp,
     }
     with open(os.path.join(out, "provenance.yaml"), "w") as f:
         f.write(bw.provenance_yaml(fields, [c for c in comments if c]))
-    report = {"target": target["name"], "tp": tp, "engine_resolved": {**resolved, "num_pages": eng["num_pages"]},
+    report = {"target": target, "tp": tp, "engine_resolved": {**resolved, "num_pages": eng["num_pages"]},
               "idle_admissions": adm, "idle_poll_s": period, "loop_overhead_ms": loop_ms, "cpu_per_kv_token_ms": slope,
               "cpu_rows_clamped_steps": clamped, "graph_capture": captures, "comm_ms_by_q": comm,
               "sdpa_kernels": rank["sdpa_kernels"], "rank_model": rank["rank_model"]}

@@ -65,3 +65,24 @@ class TablesTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class CommittedBundleTest(unittest.TestCase):
+    """The pending TP target's committed profile is what the builder writes from its
+    committed measurements, byte for byte (rebuild: hfcb_tp_bundle.py TARGET_DIR)."""
+
+    TARGET = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "targets", "testdata", "pending",
+                          "h200x2-hfcb-tp2-qwen3-0.6b")
+
+    def test_rebuild_gives_the_committed_bytes(self):
+        import shutil
+
+        with tempfile.TemporaryDirectory() as d:
+            for sub in ("measured", "dev"):
+                shutil.copytree(os.path.join(self.TARGET, sub), os.path.join(d, sub))
+            tb.build(d)
+            for name in sorted(os.listdir(os.path.join(self.TARGET, "profile"))):
+                with open(os.path.join(self.TARGET, "profile", name), "rb") as f:
+                    want = f.read()
+                with open(os.path.join(d, "profile", name), "rb") as f:
+                    self.assertEqual(f.read(), want, f"profile/{name} differs from a rebuild")
