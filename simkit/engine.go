@@ -31,8 +31,10 @@ type replica struct {
 	stages      []stageState
 	graphs      *graphCache // the replica's engine process's captured CUDA graphs
 	// idleSince is when the replica's last batch ended (its engine's idle poll counts
-	// from there; engine.idlePoll).
-	idleSince float64
+	// from there; engine.idlePoll). wokeAt is when a request woke it while idle, waiting
+	// for the poll (negative: not waiting): the engine's step starts there, inside
+	// prepare_next_batch, and waits in its collective.
+	idleSince, wokeAt float64
 }
 
 func (r *replica) pending() int { return r.sched.Pending() }
@@ -173,6 +175,9 @@ func (e *engine) globalSchedule() {
 			if e.idlePoll > 0 && rep.running == 0 && e.now > rep.idleSince {
 				// An idle engine that polls admits the request at its next poll.
 				at = nextPoll(rep.idleSince, e.now, e.idlePoll)
+				if rep.wokeAt < 0 {
+					rep.wokeAt = e.now
+				}
 			}
 			e.push(at, evReplicaSchedule, id, 0, nil)
 		}
@@ -221,6 +226,7 @@ func (e *engine) stageSchedule(rep *replica, stage int) error {
 			return fmt.Errorf("replica %d at %gs, batch of %d requests (%s) and %d tokens: %w",
 				rep.id, e.now, len(fl.batch.Items), batchIDs(fl.batch), fl.batch.NumTokens(), err)
 		}
+		rep.wokeAt = -1
 	}
 	e.totals.KernelS += step.KernelS
 	e.totals.CPUS += step.CPUS
@@ -275,7 +281,12 @@ func (e *engine) graphStep(rep *replica, b Batch, step *StepTime) error {
 		}
 	}
 	if e.trace {
-		e.steps = append(e.steps, e.traceStep(rep, b, shape, *step, captured))
+		st := e.traceStep(rep, b, shape, *step, captured)
+		if rep.wokeAt >= 0 {
+			// As the engine clocks it: from its wake-up, the poll's wait included.
+			st.StartS, st.DurationS = rep.wokeAt, st.DurationS+e.now-rep.wokeAt
+		}
+		e.steps = append(e.steps, st)
 	}
 	return nil
 }

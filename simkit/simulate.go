@@ -169,7 +169,7 @@ func newEngine(opts Options, warn *warnings) (*engine, error) {
 			idleSince = *opts.IdleSinceS
 		}
 		e.replicas = append(e.replicas, &replica{id: id, sched: s, stages: make([]stageState, pp), graphs: graphs,
-			idleSince: idleSince})
+			idleSince: idleSince, wokeAt: -1})
 	}
 	return e, nil
 }

@@ -129,7 +129,8 @@ func TestHFCBPredictorTPCommunicationOnPaddedTokens(t *testing.T) {
 
 // An idle tensor-parallel hfcb engine admits a request at its next idle poll, counted
 // from the end of its last step; a busy one at once; the first request half a poll
-// after it arrives (the poll's phase before t = 0 is unknown).
+// after it arrives (the poll's phase before t = 0 is unknown). The step trace clocks the
+// step as the engine does: from the wake-up, the wait included.
 func TestHFCBIdlePollDelaysAdmissionToAnIdleTPEngine(t *testing.T) {
 	o := hfcbFixtureOptions()
 	o.Settings.TP = 2
@@ -140,7 +141,14 @@ func TestHFCBIdlePollDelaysAdmissionToAnIdleTPEngine(t *testing.T) {
 	res, err := Simulate(o, reqs)
 	require.NoError(t, err)
 	first := res.StepTrace[0]
-	assert.InDelta(t, 0.05, first.StartS, 1e-12, "the first request: half a poll")
+	assert.Zero(t, first.StartS, "the step starts when the request wakes the engine, as the engine clocks it")
+	for _, r := range res.Records {
+		if r.ID == "a" {
+			require.NotNil(t, r.FirstScheduledS)
+			assert.InDelta(t, 0.05, *r.FirstScheduledS, 1e-12, "the first request: half a poll")
+			assert.Greater(t, first.DurationS, 0.05, "the wait is inside the step")
+		}
+	}
 	var end float64 // the end of request a's last step: the engine idles from there
 	for _, st := range res.StepTrace {
 		if st.StartS < 1 {
