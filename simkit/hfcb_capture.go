@@ -21,7 +21,8 @@ import (
 // first step (library handles, the first attention kernel variant's compilation), and
 // at its first capture that needs the other cuDNN SDPA kernel variant (its compilation:
 // 0.7–1.3 s in the eager forward, measured with the driver's --step-phases); those are
-// the medians of the first and variant rows.
+// the first and variant rows' quantiles at the process's place in their spread
+// (CaptureEvent.At; the medians for a median process).
 type hfcbCaptures struct {
 	byKind                  map[string]float64 // decode, prefill, mixed → median ms
 	freshByKind             map[string]float64 // the same, of fresh and restarted processes

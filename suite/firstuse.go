@@ -10,10 +10,10 @@ import (
 	"github.com/simval/simval/validation"
 )
 
-// FirstUseQuantiles are the processes FirstUseSpread predicts one by one: a cheap one
+// firstUseQuantiles are the processes FirstUseSpread predicts one by one: a cheap one
 // (10th percentile of the measured first-use costs), the median one and a costly one
 // (90th).
-var FirstUseQuantiles = []float64{0.1, 0.5, 0.9}
+var firstUseQuantiles = []float64{0.1, 0.5, 0.9}
 
 // FirstUseBand is the prediction for one fresh engine process at a quantile of the
 // spread of first-use costs.
@@ -26,7 +26,7 @@ type FirstUseBand struct {
 
 // FirstUseSpread is what fresh engine processes (cold or restarted replicas) serve, given
 // that their first-use costs are drawn anew in every process and nothing outside the
-// process predicts them (simkit.FirstUse): single processes at FirstUseQuantiles, and
+// process predicts them (simkit.FirstUse): single processes at firstUseQuantiles, and
 // the requests of Processes processes pooled (the realizations validate judges), whose
 // statistics are the expectation over processes. The response of a workload to the
 // costs is not linear (a slower first step lets more requests queue behind the next
@@ -47,7 +47,7 @@ func (s Simulator) FirstUseSpread(ctx context.Context, tgt *targets.Target, reqs
 	out := &FirstUseSpread{}
 	one := s
 	one.Phases = 1
-	for _, q := range FirstUseQuantiles {
+	for _, q := range firstUseQuantiles {
 		one.FirstUse = simkit.FirstUse(q)
 		o, err := one.Run(ctx, tgt, reqs)
 		if err != nil {

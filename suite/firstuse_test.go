@@ -37,7 +37,7 @@ func TestFirstUseSpread(t *testing.T) {
 			got, err := Simulator{EngineState: state}.FirstUseSpread(ctx, h200, reqs)
 			require.NoError(t, err)
 			require.NotNil(t, got)
-			require.Len(t, got.Bands, len(FirstUseQuantiles))
+			require.Len(t, got.Bands, len(firstUseQuantiles))
 			for i := 1; i < len(got.Bands); i++ {
 				assert.Greater(t, got.Bands[i].CaptureS, got.Bands[i-1].CaptureS,
 					"a costlier process spends longer compiling and capturing")

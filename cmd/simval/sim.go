@@ -153,9 +153,11 @@ func runSim(cmd *cobra.Command, f simFlags) error {
 	if err != nil {
 		return err
 	}
-	spread, err := sys.FirstUseSpread(cmd.Context(), tgt, reqs)
-	if err != nil {
-		return err
+	var spread *suite.FirstUseSpread
+	if f.format == "table" || f.format == "json" { // the other formats carry one run's requests
+		if spread, err = sys.FirstUseSpread(cmd.Context(), tgt, reqs); err != nil {
+			return err
+		}
 	}
 	w := cmd.OutOrStdout()
 	for _, warn := range out.Warnings {

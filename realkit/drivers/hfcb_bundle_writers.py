@@ -97,10 +97,11 @@ CPU_HEADER = ["model_name", "tensor_parallel_degree", "batch_size", "num_tokens"
               "wall_median", "kernel_pred_median", "kv_read_median", "count"]
 
 
-def cpu_csv_rows(rows: list, slope: float) -> list:
+def cpu_csv_rows(rows: list, slope: float, tp: int = 1) -> list:
+    """cpu_overheads.csv rows of an engine of tensor parallelism tp."""
     out = []
     for r in rows:
-        out.append({"model_name": MODEL["name"], "tensor_parallel_degree": 1, "batch_size": r["batch_size"],
+        out.append({"model_name": MODEL["name"], "tensor_parallel_degree": tp, "batch_size": r["batch_size"],
                     "num_tokens": r["num_tokens"], "schedule_median": r["sched"], "sampler_e2e_median": 0.0,
                     "prepare_inputs_e2e_median": r["prep"], "process_model_outputs_median": r["update"],
                     "ray_comm_time_mean": r["other"], "cpu_total_median": r["cpu"], "launch_median": r["launch"],

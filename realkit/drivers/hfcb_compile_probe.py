@@ -26,7 +26,7 @@ import os
 import tempfile
 import time
 
-from hfcb_phases import _steal_ms
+from hfcb_phases import steal_ms
 
 
 def main() -> None:
@@ -66,11 +66,11 @@ def main() -> None:
             torch.cuda.synchronize()
 
         torch.cuda.synchronize()
-        steal, proc, thread, start = _steal_ms(), time.process_time(), time.thread_time(), time.perf_counter()
+        steal, proc, thread, start = steal_ms(), time.process_time(), time.thread_time(), time.perf_counter()
         run()
         wall = (time.perf_counter() - start) * 1e3
         cpu, proc_cpu = (time.thread_time() - thread) * 1e3, (time.process_time() - proc) * 1e3
-        steal_after = _steal_ms()
+        steal_after = steal_ms()
         start = time.perf_counter()
         run()
         warm = (time.perf_counter() - start) * 1e3

@@ -35,7 +35,7 @@ import os
 import time
 
 
-def _steal_ms() -> float | None:
+def steal_ms() -> float | None:
     """Steal time summed over the machine's CPUs since boot, in ms (/proc/stat's cpu line,
     eighth field, in clock ticks); None where there is no /proc/stat."""
     try:
@@ -125,14 +125,14 @@ class StepPhases:
                 calls["n"] += 1
                 if calls["n"] != 1:
                     return forward_fn(*a, **k)
-                steal, proc, thread = _steal_ms(), time.process_time(), time.thread_time()
+                steal, proc, thread = steal_ms(), time.process_time(), time.thread_time()
                 start = time.perf_counter()
                 out = forward_fn(*a, **k)
                 torch.cuda.synchronize()
                 phases.add("eager_ms", (time.perf_counter() - start) * 1000.0)
                 phases.add("eager_cpu_ms", (time.thread_time() - thread) * 1000.0)
                 phases.add("eager_proc_cpu_ms", (time.process_time() - proc) * 1000.0)
-                steal_after = _steal_ms()
+                steal_after = steal_ms()
                 if steal is not None and steal_after is not None:
                     phases.add("eager_steal_ms", steal_after - steal)
                 return out

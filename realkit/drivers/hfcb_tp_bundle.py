@@ -182,8 +182,9 @@ TP_COLUMNS = ("num_tensor_parallel_workers", "tensor_parallel_degree")
 
 
 def rank_table_as_tp(src: str, dst: str, model: dict, tp: int) -> None:
-    """Copy one rank's mlp.csv or attention.csv (written with the rank's shapes and
-    tensor parallelism 1) into the bundle's layout: the full model's shapes, tp workers."""
+    """Copy one rank's mlp.csv or attention.csv into the bundle's layout: the full model's
+    shapes, tp workers. The profiler writes a rank's tables as it measured them, on one
+    GPU: the rank's shapes, tensor parallelism 1."""
     with open(src, newline="") as f:
         rows = list(csv.reader(f))
     header = rows[0]
@@ -272,9 +273,7 @@ def build(target_dir: str) -> dict:
     planned = {(1, s["q_tokens"]) for s in steps if s["phase"] == "prefill"}
     rows, clamped = ph.cpu_rows(steps, km, loop_ms, use, planned, min_count=2, eng=eng, slope=slope)
     rows, extrapolated = with_budget_row(rows, eng["budget"])
-    cpu_csv = os.path.join(out, "cpu_overheads.csv")
-    bw.write_csv(cpu_csv, bw.CPU_HEADER, bw.cpu_csv_rows(rows, slope))
-    rank_table_as_tp(cpu_csv, cpu_csv, model, tp)
+    bw.write_csv(os.path.join(out, "cpu_overheads.csv"), bw.CPU_HEADER, bw.cpu_csv_rows(rows, slope, tp))
 
     warm, _ = run_steps(calib, period, timed=False)
     fresh = []
