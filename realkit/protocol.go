@@ -46,6 +46,9 @@ type Meta struct {
 	HostCPU     string `json:"host_cpu,omitempty"`
 	Seed        int64  `json:"seed"`
 	Repetitions int    `json:"repetitions"`
+	// SettleS is the driver's quiet before each repetition and before writing its lines
+	// (replay.py's settle(); 0 in runs recorded before it existed).
+	SettleS float64 `json:"settle_s,omitempty"`
 }
 
 // GPUInfo identifies the accelerator a run used.

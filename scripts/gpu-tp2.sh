@@ -17,8 +17,14 @@
 #                                  repetition after the warm-up replay
 #   scripts/gpu-tp2.sh rank        the kernel tables of one rank (profile_hfcb.py
 #                                  --rank-of-tp 2, on GPU 0: one H200 would do)
+#   scripts/gpu-tp2.sh polls       the idle-poll development trace (dev/idle-poll.jsonl,
+#                                  scripts/make-idle-poll-trace.py), warm-up replay and 2
+#                                  repetitions, with every rank's idle-loop log
+#                                  (hfcb_driver.py --poll-log) and the engine's source of
+#                                  the functions it wraps
 #   scripts/gpu-tp2.sh baselines   every warm catalog scenario, 5 repetitions with step
 #                                  traces, and cold-start-burst (3 fresh processes)
+#   scripts/gpu-tp2.sh warm-baselines  the warm catalog scenarios only
 #   scripts/gpu-tp2.sh fresh       the development cold traces, 2 fresh processes each
 #                                  (the first-use rows)
 # Each part leaves $OUT/<part>.tgz.
@@ -27,7 +33,7 @@ export PYTHONUNBUFFERED=1
 # The workplace keeps NVLink multicast off (KINDS.md); say so again for every child.
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 export NCCL_GRAPH_MIXING_SUPPORT=0
-part=${1:?usage: gpu-tp2.sh profile|calibrate2|rank|baselines|fresh}
+part=${1:?usage: gpu-tp2.sh profile|calibrate2|polls|rank|baselines|warm-baselines|fresh}
 T=h200x2-hfcb-tp2-qwen3-0.6b
 D=targets/catalog/$T
 if [ ! -f "$D/target.yaml" ]; then
@@ -60,17 +66,22 @@ calibrate2)
   real calibration-v2 170 --trace "$D/dev/calibration-v2.jsonl" --out "$P/calibration-v2.json" --repetitions 1 \
     --warmup replay
   ;;
+polls)
+  real idle-poll 150 --trace "$D/dev/idle-poll.jsonl" --out "$P/idle-poll.json" --repetitions 2 \
+    --warmup replay --driver-arg=--poll-log="$P/poll-log"
+  ;;
 rank)
   start=$(date +%s)
   (cd realkit/drivers && CUDA_VISIBLE_DEVICES=0 timeout 200 python3 -u profile_hfcb.py --target "$T" \
     --out "$P/profile-rank" --rank-of-tp 2) > "$P/profile-rank.log" 2>&1
   echo "rank profile rc=$? $(( $(date +%s) - start ))s"; tail -n 3 "$P/profile-rank.log"
   ;;
-baselines)
+baselines|warm-baselines)
   mkdir -p "$P/baselines"
   for s in queue-free-spaced batched-burst long-prompt-mixed poisson-moderate; do
     real "$s" 150 --scenario "$s" --out "$P/baselines/$s.json" --repetitions 5
   done
+  [ "$part" = baselines ] || { tar czf "$OUT/$part.tgz" -C "$OUT" "$part" && rm -rf "$P"; ls -la "$OUT"; exit 0; }
   real cold-start-burst 150 --scenario cold-start-burst --out "$P/baselines/cold-start-burst.json" \
     --repetitions 3 --fresh-process --warmup none
   ;;

@@ -61,6 +61,9 @@ class FakeEngine(replay.EngineAdapter):
     def clock(self) -> float:
         return self._clock()
 
+    def pause(self, seconds: float) -> None:
+        self._sleep(seconds)
+
     def load(self) -> None:
         # Printed once the driver's SIGTERM handler is in place (replay.main installs it
         # before loading): a test that stops the driver during load knows from this line

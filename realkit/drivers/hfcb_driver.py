@@ -58,6 +58,7 @@ class HFCBAdapter(replay.EngineAdapter):
         self.trace_ids = {}  # engine request id -> trace id
         self.vocab_hi = api.FIRST_SPECIAL_ID
         self.steps_lock = threading.Lock()
+        self.polls = None  # --poll-log (hfcb_polls.py)
         self.steps, self.pending_steps = [], []
         self.steps_on = False
         self.phases = None  # hfcb_phases.StepPhases under --step-phases
@@ -92,6 +93,15 @@ class HFCBAdapter(replay.EngineAdapter):
                             "manager.add_request", required=("request_id", "max_new_tokens", "record_timestamps"))
         if self.launch.world_size > 1:
             self._check_tp_manager()
+        if self.args.poll_log:
+            import hfcb_polls
+            from transformers.generation.continuous_batching import continuous_api as capi
+
+            self.polls = hfcb_polls.PollLog(self.args.poll_log, self.launch.rank)
+            try:
+                self.polls.install(self.mgr, api.find_attr([capi], "ContinuousBatchProcessor"))
+            except RuntimeError as e:
+                raise replay.EngineError(str(e)) from e
 
     def _model_dtype(self):
         dtype = getattr(self.torch, self.args.dtype, None)
@@ -432,6 +442,9 @@ class HFCBAdapter(replay.EngineAdapter):
         if self.mgr is not None and self.started:
             self.mgr.stop(block=True, timeout=60)
             self.started = False
+        if self.polls is not None:
+            self.polls.write()
+            self.polls = None
 
 
 def parser():
@@ -453,6 +466,8 @@ def parser():
     p.add_argument("--no-cuda-graph", action="store_true")
     p.add_argument("--scheduler", default="fifo", help="fifo or prefill_first")
     p.add_argument("--engine-warmup", action="store_true", help="also call manager.warmup() before starting")
+    p.add_argument("--poll-log", default=None, metavar="DIR",
+                   help="diagnostics: every rank's idle-loop events to DIR/rank<N>.jsonl (hfcb_polls.py)")
     p.add_argument("--step-phases", action="store_true",
                    help="with --steps: split every step's wall time into the engine's phases (hfcb_phases.py)")
     return p

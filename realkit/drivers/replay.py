@@ -30,6 +30,9 @@ from typing import NoReturn
 import warmup as warmup_mod
 
 PROTOCOL_VERSION = 1
+# Quiet before each repetition and before writing its lines (settle()): more than two
+# idle polls of a tensor-parallel hfcb engine (101 ms each).
+SETTLE_S = 0.25
 
 # The fields of validation.EngineSettings, in order, with their "unknown" values.
 SETTINGS_DEFAULTS = {
@@ -94,6 +97,10 @@ class EngineAdapter:
 
     def clock(self) -> float:
         return time.perf_counter()
+
+    def pause(self, seconds: float) -> None:
+        """Waits on the engine's clock (settle()); a fake clock advances instead."""
+        time.sleep(seconds)
 
     def plan(self, requests: list) -> None:
         """Sees the whole trace before load (e.g. to size the engine); optional."""
@@ -337,6 +344,7 @@ def meta_fields(adapter: EngineAdapter, args, policy: str) -> dict:
         "host_cpu": host_cpu(),
         "seed": args.seed,
         "repetitions": args.repetitions,
+        "settle_s": args.settle,
     }
 
 
@@ -347,6 +355,8 @@ def add_common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--warmup", choices=warmup_mod.POLICIES, default="replay", help="warm-up policy (warmup.py)")
     p.add_argument("--warmup-max-batch", type=int, default=256, help="cap on the concurrency wave")
     p.add_argument("--steps", action="store_true", help="emit per-step lines")
+    p.add_argument("--settle", type=float, default=SETTLE_S,
+                   help="seconds of quiet before each repetition and before writing its lines (settle())")
     p.add_argument("--time-limit", type=float, default=None, help="seconds one repetition may take")
     p.add_argument("--seed", type=int, default=0, help="seed for weights and prompt token ids")
 
@@ -380,8 +390,10 @@ def run_driver(adapter: EngineAdapter, args, emitter: Emitter) -> int:
                 stage = f"re-warming before repetition {rep}"
                 warmup_mod.warm(adapter, requests, args)
                 warm_steps = adapter.drain_steps()
+            settle(adapter, args.settle)
             stage = f"replaying repetition {rep}"
             summary = replayer.replay(requests, rep)
+            settle(adapter, args.settle)
             emit_steps(adapter, emitter, rep, summary["t0_clock"], warm_steps)
             warm_steps = []
             emitter.emit("summary", **summary)
@@ -402,6 +414,19 @@ def run_driver(adapter: EngineAdapter, args, emitter: Emitter) -> int:
             except Exception as stop_err:  # noqa: BLE001
                 print(f"stop after failure: {stop_err}", file=sys.stderr)
         return 143 if isinstance(e, Terminated) else 1
+
+
+def settle(adapter: EngineAdapter, seconds: float) -> None:
+    """Lets the engine settle before a repetition's t0 and before the lines of the one
+    that just ended are written. Why: this thread's JSON writing holds the GIL that the
+    engine's generation thread needs, and an idle engine's first iterations decide when
+    it admits the next request (a tensor-parallel hfcb engine meets its followers at a
+    100 ms idle poll, counted from its last step, and consumes a wake-up left set by a
+    request that arrived while it was busy: simkit/HFCB.md). Without a pause the first
+    request of a repetition raced the writing of the previous one's step lines and was
+    admitted one poll early or late by chance."""
+    if seconds > 0:
+        adapter.pause(seconds)
 
 
 def run_follower(adapter: EngineAdapter, args) -> int:

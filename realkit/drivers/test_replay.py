@@ -19,7 +19,7 @@ REQUEST_KEYS = {"type", "rep", "id", "arrival_s", "submitted_s", "prompt_tokens"
                 "token_times_s", "completion_s", "finish_reason", "restarts", "first_scheduled_s"}
 META_KEYS = {"type", "protocol", "engine", "engine_version", "driver", "versions", "gpu", "settings",
              "settings_unknown", "engine_config", "clock", "timestamps", "warmup_policy", "model", "host", "host_cpu", "seed",
-             "repetitions"}
+             "repetitions", "settle_s"}
 
 
 def write_trace(rows):
@@ -185,6 +185,20 @@ class ProtocolTest(unittest.TestCase):
         self.assertEqual([(x["rep"], x["id"]) for x in of_type(lines, "request")],
                          [(0, "a"), (0, "b"), (1, "a"), (1, "b")])
         self.assertEqual([x["rep"] for x in of_type(lines, "summary")], [0, 1])
+
+    def test_settles_before_each_repetition_and_before_writing_its_lines(self):
+        engine = fake()
+        clk = engine.clock
+        code, lines = run([req("a", 0.0)], engine, "--warmup", "none", "--repetitions", "2", "--settle", "0.5")
+        self.assertEqual(code, 0)
+        self.assertEqual(lines[1]["settle_s"], 0.5)
+        t0s = [x["t0_clock"] for x in of_type(lines, "summary")]
+        ends = [t0 + x["duration_s"] for t0, x in zip(t0s, of_type(lines, "summary"))]
+        # The second repetition starts two settles after the first one's end: one before
+        # its lines are written, one before the next t0.
+        self.assertGreaterEqual(t0s[1] - ends[0], 1.0)
+        self.assertLess(t0s[1] - ends[0], 1.1)
+        self.assertGreaterEqual(clk(), ends[1] + 0.5)
 
     def test_bad_trace_is_a_fatal_error_before_ready(self):
         code, lines = run([req("a", 0.0), req("a", 0.0)], fake())
