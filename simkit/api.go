@@ -69,10 +69,10 @@ type Options struct {
 	// FirstUse places the engine process of a cold (or after-warm-up) simulation in the
 	// measured spread of a fresh process's first-use costs; the zero value is the median.
 	FirstUse FirstUse
-	// IdleSinceS is when each replica's engine went idle before t = 0 (s, at most 0),
-	// where an engine that admits requests at an idle poll (an hfcb TP engine) counts its
-	// polls from; nil: unknown, the first request waits half a poll.
-	IdleSinceS *float64
+	// Idle is each replica's engine state before t = 0 where it admits requests at an
+	// idle poll (an hfcb TP engine): when it went idle, where its polls count from, and
+	// whether a wake-up is pending; nil: unknown, the first request waits half a poll.
+	Idle *IdleState
 	// StepTrace asks Simulate for Result.Steps, one per batch.
 	StepTrace bool
 }

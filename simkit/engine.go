@@ -30,11 +30,12 @@ type replica struct {
 	outstanding int
 	stages      []stageState
 	graphs      *graphCache // the replica's engine process's captured CUDA graphs
-	// idleSince is when the replica's last batch ended (its engine's idle poll counts
-	// from there; engine.idlePoll). wokeAt is when a request woke it while idle, waiting
-	// for the poll (negative: not waiting): the engine's step starts there, inside
-	// prepare_next_batch, and waits in its collective.
+	// idleSince is when the replica's last batch ended (its engine's idle polls count
+	// from there; engine.poll). wokeAt is when the driver rank drained a request while
+	// idle, waiting for the poll (negative: not waiting): the engine's step starts
+	// there, inside prepare_next_batch, and waits in its collective.
 	idleSince, wokeAt float64
+	poll              pollState
 }
 
 func (r *replica) pending() int { return r.sched.Pending() }
@@ -61,12 +62,11 @@ type engine struct {
 
 	gm       GraphModel // the predictor's capture model; nil when it has none
 	firstUse FirstUse
-	// idlePoll is the period (s) at which an idle replica admits requests (idlePoller);
-	// 0: at once.
-	idlePoll float64
-	trace    bool // record steps
-	steps    []validation.Step
-	past     []int // scratch: items' cached tokens for the step trace
+	// poll is how an idle replica admits requests (idlePoller); a zero period: at once.
+	poll  pollTiming
+	trace bool // record steps
+	steps []validation.Step
+	past  []int // scratch: items' cached tokens for the step trace
 }
 
 func (e *engine) push(t float64, kind eventKind, rep, stage int, fl *inflight) {
@@ -162,8 +162,12 @@ func (e *engine) globalSchedule() {
 	for _, r := range e.globalQueue {
 		id := e.global.pick(e.replicas)
 		r.Replica = id
-		e.replicas[id].outstanding++
-		e.replicas[id].sched.Add(r)
+		rep := e.replicas[id]
+		rep.outstanding++
+		if e.poll.period > 0 && !e.pollAdmit(rep, r) {
+			continue
+		}
+		rep.sched.Add(r)
 		e.touched[id] = true
 	}
 	clear(e.globalQueue)
@@ -172,12 +176,8 @@ func (e *engine) globalSchedule() {
 		if hit {
 			e.touched[id] = false
 			at, rep := e.now, e.replicas[id]
-			if e.idlePoll > 0 && rep.running == 0 && e.now > rep.idleSince {
-				// An idle engine that polls admits the request at its next poll.
-				at = nextPoll(rep.idleSince, e.now, e.idlePoll)
-				if rep.wokeAt < 0 {
-					rep.wokeAt = e.now
-				}
+			if rep.poll.pending {
+				at = rep.poll.pollAt // an idle engine that polls admits at its poll
 			}
 			e.push(at, evReplicaSchedule, id, 0, nil)
 		}
@@ -185,6 +185,12 @@ func (e *engine) globalSchedule() {
 }
 
 func (e *engine) replicaSchedule(rep *replica) {
+	if rep.poll.pending {
+		if e.now < rep.poll.pollAt {
+			return // the drained requests wait for the followers' poll
+		}
+		defer e.polled(rep)
+	}
 	for rep.running < e.numStages {
 		b, ok := rep.sched.NextBatch(e.now)
 		if !ok {

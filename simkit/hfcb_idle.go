@@ -11,14 +11,8 @@ import (
 const hfcbIdlePollFile = "idle_poll.csv"
 
 // readHFCBIdlePoll reads idle_poll.csv: the period (s) at which an idle tensor-parallel
-// engine admits requests; 0 when the bundle has none.
-//
-// Why: transformers 5.17's generation loop waits _has_new_requests.wait(timeout=0.1)
-// when it has no batch; add_request sets that event on the driver rank only, and every
-// loop iteration meets the other ranks in a collective, so a request that reaches an
-// idle TP engine is scheduled at the followers' next poll: at (end of the last step) +
-// k × period, period = 100 ms plus one idle iteration (101.99 ms measured on two
-// H200s). One GPU wakes at once.
+// engine's follower ranks poll; 0 when the bundle has none. Why it matters, and how a
+// request is admitted between two polls: pollTiming.
 func readHFCBIdlePoll(fsys fs.FS, file string, tp int) (float64, error) {
 	t, err := openOptional(fsys, file)
 	if err != nil || t == nil {
@@ -50,15 +44,17 @@ func readHFCBIdlePoll(fsys fs.FS, file string, tp int) (float64, error) {
 // idlePoller is a predictor of an engine that admits requests to an idle replica only
 // at its idle poll.
 type idlePoller interface {
-	// IdlePollS is the poll's period (s); 0 when the engine wakes at once.
-	IdlePollS() float64
+	// IdlePoll is the poll's timing; a zero period when the engine wakes at once.
+	IdlePoll() pollTiming
 }
 
-func (pr *hfcbPredictor) IdlePollS() float64 { return pr.idlePoll }
+// hfcbIdleWaitS is the driver rank's wait for a request when it has no batch:
+// _has_new_requests.wait(timeout=0.1) in transformers 5.17's _generation_loop_body.
+const hfcbIdleWaitS = 0.1
 
-// nextPoll is the first poll of a replica idle since idleSince at or after now: the
-// k-th period after idleSince, k ≥ 1.
-func nextPoll(idleSince, now, period float64) float64 {
-	k := math.Ceil((now - idleSince) / period)
-	return idleSince + max(k, 1)*period
+func (pr *hfcbPredictor) IdlePoll() pollTiming {
+	if pr.idlePoll == 0 {
+		return pollTiming{}
+	}
+	return pollTiming{period: pr.idlePoll, wait: min(hfcbIdleWaitS, pr.idlePoll)}
 }

@@ -140,7 +140,7 @@ func newEngine(opts Options, warn *warnings) (*engine, error) {
 		e.firstUse = opts.FirstUse
 	}
 	if ip, ok := pred.(idlePoller); ok {
-		e.idlePoll = ip.IdlePollS()
+		e.poll = ip.IdlePoll()
 	}
 	for id := range n {
 		s, err := NewScheduler(SchedulerConfig{
@@ -161,15 +161,15 @@ func newEngine(opts Options, warn *warnings) (*engine, error) {
 		}
 		// Where the first request falls in an idle poll, unless told when the engine went
 		// idle, is unknown: half a period on average.
-		idleSince := -e.idlePoll / 2
-		if opts.IdleSinceS != nil {
-			if v := *opts.IdleSinceS; v > 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		idle := IdleState{SinceS: -e.poll.period / 2}
+		if opts.Idle != nil {
+			if v := opts.Idle.SinceS; v > 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 				return nil, fmt.Errorf("idle since %g s: want a finite time at or before t = 0", v)
 			}
-			idleSince = *opts.IdleSinceS
+			idle = *opts.Idle
 		}
 		e.replicas = append(e.replicas, &replica{id: id, sched: s, stages: make([]stageState, pp), graphs: graphs,
-			idleSince: idleSince, wokeAt: -1})
+			idleSince: idle.SinceS, wokeAt: -1, poll: pollState{wakePending: idle.WakePending}})
 	}
 	return e, nil
 }

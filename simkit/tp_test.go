@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/simval/simval/scenarios"
+	"github.com/simval/simval/validation"
 )
 
 // allReduceMedianMS is the median of testdata/all_reduce-tp2.csv (written by the
@@ -46,7 +47,7 @@ func tpBundle(t *testing.T, dir string) fstest.MapFS {
 	ar, err := os.ReadFile("testdata/all_reduce-tp2.csv")
 	require.NoError(t, err)
 	fsys["b/all_reduce.csv"] = &fstest.MapFile{Data: ar}
-	fsys["b/idle_poll.csv"] = &fstest.MapFile{Data: []byte("tp,period_ms,samples,min_ms,max_ms\n2,100,48,99,101\n")}
+	fsys["b/idle_poll.csv"] = &fstest.MapFile{Data: []byte("tp,period_ms,samples,min_ms,max_ms\n2,102,48,101,103\n")}
 	return fsys
 }
 
@@ -127,10 +128,11 @@ func TestHFCBPredictorTPCommunicationOnPaddedTokens(t *testing.T) {
 	assert.ErrorContains(t, err, "b/idle_poll.csv line 2")
 }
 
-// An idle tensor-parallel hfcb engine admits a request at its next idle poll, counted
-// from the end of its last step; a busy one at once; the first request half a poll
-// after it arrives (the poll's phase before t = 0 is unknown). The step trace clocks the
-// step as the engine does: from the wake-up, the wait included.
+// An idle tensor-parallel hfcb engine admits a request at its followers' next idle
+// poll, counted from the end of its last step; the first request half a poll after it
+// arrives (the poll's phase before t = 0 is unknown). A request that arrives after the
+// driver rank drained its queue for that poll joins the step after it. The step trace
+// clocks the step as the engine does: from the drain, the wait included.
 func TestHFCBIdlePollDelaysAdmissionToAnIdleTPEngine(t *testing.T) {
 	o := hfcbFixtureOptions()
 	o.Settings.TP = 2
@@ -142,26 +144,97 @@ func TestHFCBIdlePollDelaysAdmissionToAnIdleTPEngine(t *testing.T) {
 	require.NoError(t, err)
 	first := res.StepTrace[0]
 	assert.Zero(t, first.StartS, "the step starts when the request wakes the engine, as the engine clocks it")
+	sched := map[string]float64{}
 	for _, r := range res.Records {
-		if r.ID == "a" {
-			require.NotNil(t, r.FirstScheduledS)
-			assert.InDelta(t, 0.05, *r.FirstScheduledS, 1e-12, "the first request: half a poll")
-			assert.Greater(t, first.DurationS, 0.05, "the wait is inside the step")
-		}
+		require.NotNil(t, r.FirstScheduledS)
+		sched[r.ID] = *r.FirstScheduledS
 	}
+	assert.InDelta(t, 0.051, sched["a"], 1e-12, "the first request: half a poll")
+	assert.Greater(t, first.DurationS, 0.051, "the wait is inside the step")
 	var end float64 // the end of request a's last step: the engine idles from there
 	for _, st := range res.StepTrace {
 		if st.StartS < 1 {
 			end = st.StartS + st.DurationS
 		}
 	}
-	wantStart := end + math.Ceil((1.0-end)/0.1)*0.1
-	for _, r := range res.Records {
-		if r.ID == "b" || r.ID == "c" {
-			require.NotNil(t, r.FirstScheduledS)
-			assert.InDelta(t, wantStart, *r.FirstScheduledS, 1e-9, "%s waits for the poll after it arrived", r.ID)
+	poll := end + math.Ceil((1.0-end)/0.102)*0.102
+	assert.InDelta(t, poll, sched["b"], 1e-9, "b waits for the poll after it arrived")
+	var bStep validation.Step
+	for _, st := range res.StepTrace {
+		if st.Items[0].ID == "b" && bStep.Items == nil {
+			bStep = st
 		}
 	}
+	assert.InDelta(t, 1.0, bStep.StartS, 1e-12, "b's step starts at the drain b woke")
+	assert.Len(t, bStep.Items, 1, "c came after the drain")
+	assert.InDelta(t, bStep.StartS+bStep.DurationS, sched["c"], 1e-9, "c joins the step after the poll")
+}
+
+// pollTiming.admit, case by case: the followers poll every 102 ms from the end of the
+// last step; the driver rank drains 100 ms after the previous poll, at once when woken,
+// or, with a wake-up left pending from a busy engine, straight after the last step.
+func TestPollTimingAdmit(t *testing.T) {
+	pt := pollTiming{period: 0.102, wait: 0.1}
+	for _, c := range []struct {
+		name              string
+		since, t          float64
+		stale             bool
+		wantDrain, wantAt float64
+	}{
+		{"woken within the first poll", 0, 0.03, false, 0.03, 0.102},
+		{"woken at the idle instant", 0, 0, false, 0, 0.102},
+		{"woken before the fifth poll's drain", -0.5, 0.007, false, 0.007, 0.01},
+		{"after the fifth poll's drain: the sixth", -0.5, 0.009, false, 0.01, 0.112},
+		{"stale: the first poll admits nothing new", -0.02, 0.01, true, 0.082, 0.184},
+		{"stale matters for the first poll only", -0.2, 0.01, true, 0.01, 0.106},
+	} {
+		d, at := pt.admit(c.since, c.stale, c.t)
+		assert.InDelta(t, c.wantDrain, d, 1e-12, c.name)
+		assert.InDelta(t, c.wantAt, at, 1e-12, c.name)
+	}
+}
+
+// A request that reaches a busy TP engine leaves the driver rank's wake-up pending, so
+// a request arriving just after the engine went idle waits two polls; without the busy
+// arrival, one. The state before t = 0 can carry the same pending wake-up.
+func TestHFCBWakeUpLeftByABusyEngineSkipsTheFirstPoll(t *testing.T) {
+	o := hfcbFixtureOptions()
+	o.Settings.TP = 2
+	pr, prof, err := LoadHFCBPredictor(tpBundle(t, "hfcb-fixture"), "b", o)
+	require.NoError(t, err)
+	o.Profile, o.Predictor, o.StepTrace = prof, pr, true
+	o.Idle = &IdleState{SinceS: -0.3}
+	schedOf := func(reqs []scenarios.Request, id string) (float64, float64) {
+		res, err := Simulate(o, reqs)
+		require.NoError(t, err)
+		end := 0.0
+		for _, st := range res.StepTrace {
+			if st.StartS < 2 {
+				end = max(end, st.StartS+st.DurationS)
+			}
+		}
+		for _, r := range res.Records {
+			if r.ID == id {
+				return *r.FirstScheduledS, end
+			}
+		}
+		t.Fatalf("no record %s", id)
+		return 0, 0
+	}
+	// a alone (20 steps), then c 10 ms after a's end: the next poll.
+	quiet := []scenarios.Request{req("a", 0, 16, 20)}
+	_, endQuiet := schedOf(quiet, "a")
+	at, _ := schedOf(append(quiet, req("c", endQuiet+0.01, 16, 2)), "c")
+	assert.InDelta(t, endQuiet+0.102, at, 1e-9, "quiet: the first poll")
+	// b reaches a while it decodes: c's first poll admits nothing.
+	busy := []scenarios.Request{req("a", 0, 16, 20), req("b", 0.2, 16, 2)}
+	_, endBusy := schedOf(busy, "a")
+	at, _ = schedOf(append(busy, req("c", endBusy+0.01, 16, 2)), "c")
+	assert.InDelta(t, endBusy+0.204, at, 1e-9, "woken while busy: the second poll")
+
+	o.Idle = &IdleState{SinceS: -0.01, WakePending: true}
+	at, _ = schedOf([]scenarios.Request{req("c", 0, 16, 2)}, "c")
+	assert.InDelta(t, -0.01+0.204, at, 1e-9, "a wake-up pending at t = 0")
 }
 
 // The simulated step trace carries each step's predicted communication.

@@ -109,7 +109,7 @@ func realOf(b *realkit.Baseline, sc *scenarios.Scenario, tgt *targets.Target, na
 			}
 		}
 		real.Runs = append(real.Runs, rep.Records)
-		real.IdleSinceS = append(real.IdleSinceS, idleSinceOf(b, i))
+		real.Idle = append(real.Idle, idleStateOf(b, i))
 		if len(rep.Steps) > 0 {
 			real.Steps = append(real.Steps, rep.Steps)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/simval/simval/scenarios"
+	"github.com/simval/simval/simkit"
 	"github.com/simval/simval/targets"
 	"github.com/simval/simval/validation"
 )
@@ -16,10 +17,10 @@ type Real struct {
 	// Steps are the engine's step traces of the judged repetitions (Runs[i]'s steps,
 	// its warm-up's included), where the run recorded them.
 	Steps [][]validation.Step
-	// IdleSinceS is, per judged repetition, when its engine went idle before its t0 (s,
-	// at most 0; NaN where unknown): see idleSinceOf.
-	IdleSinceS []float64
-	Settings   validation.EngineSettings
+	// Idle is, per judged repetition, the idle-polling engine's state before its t0
+	// (SinceS NaN where unknown): see idleStateOf.
+	Idle     []simkit.IdleState
+	Settings validation.EngineSettings
 	// Source says where it came from (a baseline file, a live run).
 	Source   string
 	Warnings []string

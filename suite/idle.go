@@ -5,39 +5,43 @@ import (
 	"strings"
 
 	"github.com/simval/simval/realkit"
+	"github.com/simval/simval/simkit"
 	"github.com/simval/simval/validation"
 )
 
-// idleSinceOf is when the engine of repetition i of b went idle before the
-// repetition's t0 (s, at most 0), from the recorded step traces: the end of the
-// warm-up's last step for a repetition with a warm-up, else the end of the previous
-// repetition's last step, placed on this repetition's clock by the driver's t0 anchors
-// (summary t0_clock). NaN where unknown: a fresh or restarted process (the previous
+// idleStateOf is the state in which repetition i of b found an engine that admits
+// requests at an idle poll (simkit.IdleState), from the recorded step traces of the
+// run before its t0: the warm-up for a repetition with a warm-up, else the previous
+// repetition, placed on this repetition's clock by the driver's t0 anchors (summary
+// t0_clock). SinceS is NaN where unknown: a fresh or restarted process (the previous
 // repetition ran in another one), a trace without steps or anchors.
 //
-// Why it matters: an engine that admits requests at an idle poll (an hfcb TP engine:
-// simkit's idle_poll.csv) counts its polls from the end of its last step, and the replay
-// driver starts a repetition a few ms after the previous one's last step, so the first
-// request of a repetition waits most of a poll (87-106 ms of 102 on two H200s), not half
-// of one. This is the engine's state at t0, as the warm-up's graph keys are.
-func idleSinceOf(b *realkit.Baseline, i int) float64 {
+// Why it matters: an hfcb TP engine counts its polls from the end of its last step,
+// and a driver that starts a repetition a few ms after the previous one's last step
+// makes its first request wait most of a poll (87-106 ms of 101 on two H200s), not half
+// of one; if that run's last request reached the engine while it was busy, its first
+// poll admits nothing (simkit's pollTiming). This is the engine's state at t0, as the
+// warm-up's graph keys are.
+func idleStateOf(b *realkit.Baseline, i int) simkit.IdleState {
+	unknown := simkit.IdleState{SinceS: math.NaN()}
 	if strings.Contains(b.Meta.WarmupPolicy, realkit.FreshProcessPolicy) ||
 		strings.Contains(b.Meta.WarmupPolicy, realkit.RestartPolicy) {
-		return math.NaN()
+		return unknown
 	}
 	rep := b.Repetitions[i]
 	if end, ok := lastEnd(rep.Steps, true); ok {
-		return min(end, 0)
+		return simkit.IdleState{SinceS: min(end, 0), WakePending: wokenWhileBusy(rep.Steps, true)}
 	}
 	if i == 0 {
-		return math.NaN()
+		return unknown
 	}
 	prev := b.Repetitions[i-1]
 	end, ok := lastEnd(prev.Steps, false)
 	if !ok || prev.Summary == nil || rep.Summary == nil {
-		return math.NaN()
+		return unknown
 	}
-	return min(prev.Summary.T0Clock+end-rep.Summary.T0Clock, 0)
+	return simkit.IdleState{SinceS: min(prev.Summary.T0Clock+end-rep.Summary.T0Clock, 0),
+		WakePending: wokenWhileBusy(prev.Steps, false)}
 }
 
 // lastEnd is the end of the last warm-up (warmup true) or timed step.
@@ -51,14 +55,41 @@ func lastEnd(steps []validation.Step, warmup bool) (float64, bool) {
 	return end, ok
 }
 
-// idleSinceAt is realization k's engine idle time before t0: the recorded repetitions'
-// in turn; nil where unknown.
-func (s Simulator) idleSinceAt(k int) *float64 {
-	if len(s.IdleSinceS) == 0 {
+// busyGapS is the longest gap between two steps of a busy engine (the loop's own
+// overhead is under 1 ms; an idle engine waits for a request or a poll).
+const busyGapS = 0.002
+
+// wokenWhileBusy says whether the last request that the warm-up (warmup true) or timed
+// steps admitted reached a busy engine: the step that first holds it follows the step
+// before it without an idle gap. Its add_request then set the wake-up event that only
+// an idle iteration clears.
+func wokenWhileBusy(steps []validation.Step, warmup bool) bool {
+	seen := map[string]bool{}
+	busy, prevEnd := false, math.Inf(-1)
+	for _, st := range steps {
+		if st.Warmup != warmup {
+			continue
+		}
+		follows := st.StartS-prevEnd <= busyGapS
+		for _, it := range st.Items {
+			if !seen[it.ID] {
+				seen[it.ID] = true
+				busy = follows
+			}
+		}
+		prevEnd = st.StartS + st.DurationS
+	}
+	return busy
+}
+
+// idleAt is realization k's engine state before t0: the recorded repetitions' in
+// turn; nil where unknown.
+func (s Simulator) idleAt(k int) *simkit.IdleState {
+	if len(s.Idle) == 0 {
 		return nil
 	}
-	v := s.IdleSinceS[k%len(s.IdleSinceS)]
-	if math.IsNaN(v) {
+	v := s.Idle[k%len(s.Idle)]
+	if math.IsNaN(v.SinceS) {
 		return nil
 	}
 	return &v

@@ -43,7 +43,7 @@ func firstUseAt(k int) simkit.FirstUse {
 // arrivals, so TTFT and E2E stay relative to when each request really arrived in
 // that realization.
 func phaseRealizations(opts simkit.Options, reqs []scenarios.Request, res *simkit.Result, n int,
-	idleSince func(k int) *float64) ([][]validation.Record, error) {
+	idleAt func(k int) *simkit.IdleState) ([][]validation.Record, error) {
 	if res.Steps == 0 || len(reqs) == 0 {
 		return nil, nil
 	}
@@ -62,7 +62,7 @@ func phaseRealizations(opts simkit.Options, reqs []scenarios.Request, res *simki
 			r.ArrivalS += frac * span
 			shifted[i] = r
 		}
-		opts.FirstUse, opts.IdleSinceS = firstUseAt(k), idleSince(k)
+		opts.FirstUse, opts.Idle = firstUseAt(k), idleAt(k)
 		more, err := simkit.Simulate(opts, shifted)
 		if err != nil {
 			return nil, err

@@ -70,10 +70,10 @@ type Simulator struct {
 	// first-use costs (cold and restart states; the zero value is the median). Further
 	// realizations (Phases) take their own places.
 	FirstUse simkit.FirstUse
-	// IdleSinceS is when the engine went idle before t = 0 in each recorded repetition
-	// (NaN: unknown); the simulation starts from the first, realization k from entry k
-	// modulo their number. Evaluate takes them from the recorded runs.
-	IdleSinceS []float64
+	// Idle is the idle-polling engine's state before t = 0 in each recorded repetition
+	// (SinceS NaN: unknown); the simulation starts from the first, realization k from
+	// entry k modulo their number. Evaluate takes them from the recorded runs.
+	Idle []simkit.IdleState
 	// Phases is how many arrival-phase realizations to predict (≤ 1: one, the
 	// deterministic simulation of the arrivals as given). See phases.go.
 	Phases int
@@ -86,8 +86,8 @@ func (s Simulator) ForScenario(sc *scenarios.Scenario, real *Real) (System, erro
 	if s.Phases == 0 {
 		s.Phases = DefaultPhases
 	}
-	if real != nil && s.IdleSinceS == nil {
-		s.IdleSinceS = real.IdleSinceS
+	if real != nil && s.Idle == nil {
+		s.Idle = real.Idle
 	}
 	if s.EngineState != "" {
 		return s, nil
@@ -141,7 +141,7 @@ func (s Simulator) Run(_ context.Context, tgt *targets.Target, reqs []scenarios.
 	}
 	opts.Replicas, opts.GlobalScheduler, opts.Seed = s.Replicas, s.GlobalScheduler, s.Seed
 	opts.EngineState, opts.WarmGraphs, opts.StepTrace = s.EngineState, s.WarmGraphs, true
-	opts.FirstUse, opts.IdleSinceS = s.FirstUse, s.idleSinceAt(0)
+	opts.FirstUse, opts.Idle = s.FirstUse, s.idleAt(0)
 	res, err := simkit.Simulate(opts, reqs)
 	if err != nil {
 		return nil, err
@@ -160,7 +160,7 @@ func (s Simulator) Run(_ context.Context, tgt *targets.Target, reqs []scenarios.
 		out.Profile = &prov
 	}
 	if s.Phases > 1 {
-		if out.Realizations, err = phaseRealizations(opts, reqs, res, s.Phases, s.idleSinceAt); err != nil {
+		if out.Realizations, err = phaseRealizations(opts, reqs, res, s.Phases, s.idleAt); err != nil {
 			return nil, err
 		}
 		out.FirstUseVaries = s.EngineState == simkit.StateCold || s.EngineState == simkit.StateRestart

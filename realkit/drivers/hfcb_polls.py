@@ -27,8 +27,9 @@ import threading
 import time
 
 SOURCES = (
-    ("continuous_api", "ContinuousBatchingManager", ("add_request", "_inner_generation_loop", "_run_generation_loop")),
-    ("continuous_api", "ContinuousBatchProcessor", ("prepare_next_batch", "_get_new_requests", "update_batch")),
+    ("continuous_api", "ContinuousBatchingManager", ("add_request", "_generation_loop_body")),
+    ("continuous_api", "ContinuousBatchProcessor", ("prepare_next_batch", "_update_tp_group_state")),
+    ("distributed", "DistributedHelper", ("tp_all_reduce_state", "tp_broadcast_object_from_rank_0")),
 )
 
 
