@@ -2,6 +2,7 @@ package realkit
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +32,22 @@ type DriverSpec struct {
 	// `python -m torch.distributed.run` (LaunchArgv) and passes it --tp; rank 0 speaks
 	// the protocol. 0 or 1 runs one process.
 	TP int
+}
+
+// DeploymentSpec is the driver launch that reproduces a target's deployment: tp ranks
+// under torchrun (DriverSpec.TP), and for hfcb the target's model built with random
+// weights (--model-spec: model, the target's simkit.ModelSpec, as JSON). simval real and
+// the live GPU tests launch a target's engine this way.
+func DeploymentSpec(engine string, tp int, model any) (DriverSpec, error) {
+	spec := DriverSpec{Engine: engine, TP: tp}
+	if engine == "hfcb" {
+		js, err := json.Marshal(model)
+		if err != nil {
+			return spec, fmt.Errorf("model: %w", err)
+		}
+		spec.Args = append(spec.Args, "--model-spec", string(js))
+	}
+	return spec, nil
 }
 
 // RunOptions control one driver run. The zero value is usable.

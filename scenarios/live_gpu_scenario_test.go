@@ -52,6 +52,9 @@ func runLive(t *testing.T, name string) {
 				if !strings.Contains(gpuName(t), gpuFamily(tgt.GPU)) {
 					t.Skipf("target %s needs a %s; this runner has %s", tgt.Name, tgt.GPU, gpuName(t))
 				}
+				if n := gputest.Count(gpuName(t)); n < max(tgt.Settings.TP, 1) {
+					t.Skipf("target %s needs %d GPUs (settings.tp); this runner has %d", tgt.Name, tgt.Settings.TP, n)
+				}
 				if ok, why := realkit.EnginePresent(tgt.Engine); !ok {
 					gputest.SkipOrFail(t, "engine "+tgt.Engine+" not installed here: "+why)
 				}
@@ -70,7 +73,11 @@ func liveRun(t *testing.T, sc *scenarios.Scenario, tgt *targets.Target) {
 	defer cancel()
 	// A warm scenario replays after the driver's warm-up in one process; a cold one
 	// is the first pass of fresh engine processes with no warm-up, like its baseline.
-	spec, opts := realkit.DriverSpec{Engine: tgt.Engine}, realkit.RunOptions{Repetitions: 2, Steps: true}
+	spec, err := realkit.DeploymentSpec(tgt.Engine, tgt.Settings.TP, tgt.Model)
+	if err != nil {
+		t.Fatalf("target %s: %v", tgt.Name, err)
+	}
+	opts := realkit.RunOptions{Repetitions: 2, Steps: true}
 	runner := realkit.RunDriver
 	switch sc.State() {
 	case scenarios.EngineCold:
@@ -152,6 +159,13 @@ func profileDrift(t *testing.T, tgt *targets.Target) (string, *realkit.FirstUseC
 }
 
 func checkTarget(t *testing.T, tgt *targets.Target) {
+	if tgt.Settings.TP > 1 {
+		// The check's anchors run the whole model on one GPU; a TP profile holds one
+		// rank's kernels plus the all-reduce, so there is nothing like for like.
+		t.Logf("profile check not run: target %s is tensor-parallel (tp %d); the check measures one GPU",
+			tgt.Name, tgt.Settings.TP)
+		return
+	}
 	dir := t.TempDir()
 	sub, err := fs.Sub(tgt.FS(), path.Join(tgt.Dir(), tgt.Profile))
 	if err == nil {

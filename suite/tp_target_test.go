@@ -3,7 +3,6 @@ package suite
 import (
 	"context"
 	"math"
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,16 +13,14 @@ import (
 	"github.com/simval/simval/validation"
 )
 
-// The pending tensor-parallel target (two H200s) is predicted from its own bundle and
-// judged against its recorded baselines. It is not in the catalog: its TTFT misses
-// (simkit/HFCB.md, "Tensor parallel"); this test holds what it gets right, so a change
-// that breaks the TP path fails here: every decode-side mean within the default bound,
-// and an idle TP engine's admission poll in the queue-free TTFT (one GPU: 23 ms).
-func TestPendingTPTargetPredictsDecodeAndIdlePoll(t *testing.T) {
-	all, err := targets.Load(os.DirFS("../targets/testdata"), "pending")
+// The tensor-parallel target (two H200s) is predicted from its own bundle and judged
+// against its recorded baselines like every catalog target; this test holds the TP
+// path's own signatures, so a change that breaks it fails here by name: every
+// decode-side mean within the default bound, and an idle TP engine's admission poll in
+// the queue-free TTFT (one GPU: 23 ms).
+func TestTPTargetPredictsDecodeAndIdlePoll(t *testing.T) {
+	tp, err := targets.Lookup("h200x2-hfcb-tp2-qwen3-0.6b")
 	require.NoError(t, err)
-	require.Len(t, all, 1)
-	tp := all[0]
 	for _, name := range []string{"queue-free-spaced", "batched-burst", "long-prompt-mixed", "poisson-moderate"} {
 		t.Run(name, func(t *testing.T) {
 			sc, err := scenarios.Lookup(name)

@@ -17,7 +17,7 @@ func TestEmbeddedCatalog(t *testing.T) {
 	for _, tg := range all {
 		names = append(names, tg.Name)
 	}
-	assert.Equal(t, []string{"fixture-sarathi-qwen3-0.6b", "h200-hfcb-qwen3-0.6b"}, names)
+	assert.Equal(t, []string{"fixture-sarathi-qwen3-0.6b", "h200-hfcb-qwen3-0.6b", "h200x2-hfcb-tp2-qwen3-0.6b"}, names)
 
 	_, err = Lookup("nope")
 	assert.ErrorContains(t, err, `unknown target "nope"`)

@@ -43,7 +43,8 @@ func TestUserCatalogTargets(t *testing.T) {
 	for _, tg := range all {
 		names = append(names, tg.Name)
 	}
-	assert.Equal(t, []string{"fixture-sarathi-qwen3-0.6b", "h200-hfcb-qwen3-0.6b", "my-gpu"}, names)
+	assert.Equal(t, []string{"fixture-sarathi-qwen3-0.6b", "h200-hfcb-qwen3-0.6b", "h200x2-hfcb-tp2-qwen3-0.6b", "my-gpu"},
+		names)
 
 	mine, err := Lookup("my-gpu")
 	require.NoError(t, err)
@@ -55,7 +56,7 @@ func TestUserCatalogTargets(t *testing.T) {
 	assert.Equal(t, filepath.Join(tdir, "baselines", "some-scenario.json"), name, "messages name the OS path")
 
 	_, err = Lookup("my-gpuu")
-	assert.ErrorContains(t, err, `unknown target "my-gpuu" (known: fixture-sarathi-qwen3-0.6b, h200-hfcb-qwen3-0.6b, my-gpu)`)
+	assert.ErrorContains(t, err, `unknown target "my-gpuu" (known: fixture-sarathi-qwen3-0.6b, h200-hfcb-qwen3-0.6b, h200x2-hfcb-tp2-qwen3-0.6b, my-gpu)`)
 }
 
 func TestUserCatalogNameClashNamesBothFiles(t *testing.T) {
@@ -68,7 +69,7 @@ func TestUserCatalogNameClashNamesBothFiles(t *testing.T) {
 	assert.ErrorContains(t, err, want)
 	all, err := All()
 	assert.ErrorContains(t, err, want)
-	assert.Len(t, all, 2, "the embedded targets are still listed")
+	assert.Len(t, all, 3, "the embedded targets are still listed")
 }
 
 // One bad key in one target file breaks only that target: every other one still
@@ -84,7 +85,7 @@ func TestBrokenUserTargetBreaksOnlyItself(t *testing.T) {
 	assert.ErrorContains(t, err, filepath.Join(dir, "targets", "broken", "target.yaml")+": line 5: field modle: unknown field")
 	all, err := All()
 	assert.ErrorContains(t, err, "line 5: field modle: unknown field")
-	assert.Len(t, all, 2)
+	assert.Len(t, all, 3)
 }
 
 func TestBadCatalogFolderIsNamed(t *testing.T) {

@@ -58,14 +58,14 @@ func TestBadInputsAreRefusedWithWhereAndWhy(t *testing.T) {
 		},
 			[]string{"--replicas -2: want at least 1"}},
 		{"validate: unknown target", func() []string { return []string{"validate", "--target", "nope"} },
-			[]string{`unknown target "nope" (known: fixture-sarathi-qwen3-0.6b, h200-hfcb-qwen3-0.6b)`}},
+			[]string{`unknown target "nope" (known: fixture-sarathi-qwen3-0.6b, h200-hfcb-qwen3-0.6b, h200x2-hfcb-tp2-qwen3-0.6b)`}},
 		{"validate: unknown scenario", func() []string { return []string{"validate", "--scenario", "nope"} },
 			[]string{`no scenario "nope" in the catalog (have batched-burst, cold-start-burst, long-prompt-mixed, poisson-moderate, queue-free-spaced)`}},
 		{"sim: unknown target", func() []string { return []string{"sim", "--target", "h200", "--scenario", "batched-burst"} },
-			[]string{`unknown target "h200" (known: fixture-sarathi-qwen3-0.6b, h200-hfcb-qwen3-0.6b)`}},
+			[]string{`unknown target "h200" (known: fixture-sarathi-qwen3-0.6b, h200-hfcb-qwen3-0.6b, h200x2-hfcb-tp2-qwen3-0.6b)`}},
 		{"real: unknown target", func() []string {
 			return []string{"real", "--engine", "fake", "--target", "h100", "--scenario", "batched-burst", "--out", filepath.Join(dir, "x.json")}
-		}, []string{`unknown target "h100" (known: fixture-sarathi-qwen3-0.6b, h200-hfcb-qwen3-0.6b)`}},
+		}, []string{`unknown target "h100" (known: fixture-sarathi-qwen3-0.6b, h200-hfcb-qwen3-0.6b, h200x2-hfcb-tp2-qwen3-0.6b)`}},
 		{"missing catalog folder", func() []string {
 			return []string{"scenarios", "--catalog", filepath.Join(dir, "nope")}
 		}, []string{"--catalog " + filepath.Join(dir, "nope") + ": cannot use it as a catalog folder"}},

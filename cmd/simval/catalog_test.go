@@ -103,7 +103,7 @@ func TestMisspelledTargetOverrideIsAnError(t *testing.T) {
 		"targets:\n  h200-hfcb-qwen3-06b:\n    trace: mine.jsonl\n")
 	writeFile(t, dir, "scenarios/mine.jsonl", mineTrace)
 	want := spec + `: line 7: field targets.h200-hfcb-qwen3-06b: no target "h200-hfcb-qwen3-06b": the override would never ` +
-		"be used (known targets: fixture-sarathi-qwen3-0.6b, h200-hfcb-qwen3-0.6b)"
+		"be used (known targets: fixture-sarathi-qwen3-0.6b, h200-hfcb-qwen3-0.6b, h200x2-hfcb-tp2-qwen3-0.6b)"
 	for _, args := range [][]string{
 		{"sim", "--catalog", dir, "--scenario", "typo", "--target", h200},
 		{"validate", "--catalog", dir, "--scenario", "typo", "--target", h200},

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -145,22 +144,17 @@ func runReal(cmd *cobra.Command, f realFlags) error {
 	return err
 }
 
-// driverSpec is the driver launch for target tgt: a target with settings.tp > 1 runs
-// that many ranks under torchrun (realkit.DriverSpec.TP), and the hfcb driver builds
-// the target's own model with random weights (--model-spec, the target's model as
-// JSON) unless --model names a folder.
+// driverSpec is the driver launch for target tgt (realkit.DeploymentSpec), with the
+// user's driver flags; --model DIR replaces the target's random-weight model.
 func driverSpec(f realFlags, tgt *targets.Target) (realkit.DriverSpec, error) {
-	spec := realkit.DriverSpec{Engine: f.engine, Python: f.python, Args: slices.Clone(f.driverArgs), TP: tgt.Settings.TP}
-	switch {
-	case f.model != "":
-		spec.Args = append(spec.Args, "--model", f.model)
-	case f.engine == "hfcb":
-		js, err := json.Marshal(tgt.Model)
-		if err != nil {
-			return spec, fmt.Errorf("target %s: model: %w", tgt.Name, err)
-		}
-		spec.Args = append(spec.Args, "--model-spec", string(js))
+	spec, err := realkit.DeploymentSpec(f.engine, tgt.Settings.TP, tgt.Model)
+	if err != nil {
+		return spec, fmt.Errorf("target %s: %w", tgt.Name, err)
 	}
+	if f.model != "" {
+		spec.Args = []string{"--model", f.model}
+	}
+	spec.Python, spec.Args = f.python, append(slices.Clone(f.driverArgs), spec.Args...)
 	return spec, nil
 }
 

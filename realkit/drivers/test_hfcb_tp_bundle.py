@@ -68,10 +68,10 @@ if __name__ == "__main__":
 
 
 class CommittedBundleTest(unittest.TestCase):
-    """The pending TP target's committed profile is what the builder writes from its
+    """The TP target's committed profile is what the builder writes from its
     committed measurements, byte for byte (rebuild: hfcb_tp_bundle.py TARGET_DIR)."""
 
-    TARGET = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "targets", "testdata", "pending",
+    TARGET = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "targets", "catalog",
                           "h200x2-hfcb-tp2-qwen3-0.6b")
 
     def test_rebuild_gives_the_committed_bytes(self):

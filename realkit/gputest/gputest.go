@@ -41,6 +41,17 @@ func RequireGPU(t testing.TB) string {
 	return gpus
 }
 
+// Count is how many GPUs a `nvidia-smi -L` listing (GPUs) names.
+func Count(listing string) int {
+	n := 0
+	for _, line := range strings.Split(listing, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "GPU ") {
+			n++
+		}
+	}
+	return n
+}
+
 // GPUs returns `nvidia-smi -L`'s listing, or why there is none.
 func GPUs() (string, string) {
 	path, err := exec.LookPath("nvidia-smi")

@@ -75,3 +75,9 @@ type recorder struct {
 func (r *recorder) Helper()               {}
 func (r *recorder) Skip(...any)           { r.skipped = true; runtime.Goexit() }
 func (r *recorder) Fatalf(string, ...any) { r.fatal = true; runtime.Goexit() }
+
+func TestCount(t *testing.T) {
+	assert.Equal(t, 2, Count("GPU 0: NVIDIA H200 (UUID: GPU-1)\nGPU 1: NVIDIA H200 (UUID: GPU-2)"))
+	assert.Equal(t, 1, Count("GPU 0: NVIDIA H200 (UUID: GPU-1)"))
+	assert.Zero(t, Count(""))
+}

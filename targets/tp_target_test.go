@@ -1,21 +1,17 @@
 package targets
 
 import (
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// The pending tensor-parallel target loads with its profile (tp 2, all-reduce and idle
-// poll tables) and the baselines recorded on two H200s, and its shapes split over its
-// ranks.
-func TestPendingTPTargetLoads(t *testing.T) {
-	all, err := Load(os.DirFS("testdata"), "pending")
+// The tensor-parallel target loads with its profile (tp 2, all-reduce and idle poll
+// tables) and the baselines recorded on two H200s, and its shapes split over its ranks.
+func TestTPTargetLoads(t *testing.T) {
+	tg, err := Lookup("h200x2-hfcb-tp2-qwen3-0.6b")
 	require.NoError(t, err)
-	require.Len(t, all, 1)
-	tg := all[0]
 	assert.Equal(t, "h200x2-hfcb-tp2-qwen3-0.6b", tg.Name)
 	assert.Equal(t, 2, tg.Settings.TP)
 	assert.Equal(t, tg.Model.Name, tg.Settings.Model)
