@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The tensor-parallel target on nvidia-h200-x2 (two H200s of one host), as
 # scripts/gpu-record.sh is for one GPU. Run from the repository root with $OUT writable
-# and bin/simval from `make gpu-binaries`. While the target is pending
-# (targets/testdata/pending/), a temporary catalog folder holding it is named in
-# SIMVAL_CATALOG; once in targets/catalog/ it is found there. Parts, each within one
+# and bin/simval from `make gpu-binaries`. The target lives in targets/catalog/ (where
+# it was pending, in targets/testdata/pending/, a temporary catalog folder holding it is
+# named in SIMVAL_CATALOG). Parts, each within one
 # 10-minute device command, back to back on one lease:
 #   scripts/gpu-tp2.sh profile     GPU and link facts; all_reduce.csv at the step sizes
 #                                  (hfcb_profile_allreduce.py, both GPUs); the calibration
