@@ -1,6 +1,10 @@
 package simkit
 
-import "math"
+import (
+	"math"
+
+	"github.com/simval/simval/validation"
+)
 
 // IdleState is an idle-polling engine's state before t = 0 (Options.Idle): where its
 // polls fall and whether its first idle iteration drains at once.
@@ -95,4 +99,32 @@ func (e *engine) polled(rep *replica) {
 		ps.inbox[i] = nil
 	}
 	ps.inbox = ps.inbox[:0]
+}
+
+// busyGapS is the longest gap between two steps of a busy engine (the loop's own
+// overhead is under 1 ms; an idle engine waits for a request or a poll).
+const busyGapS = 0.002
+
+// WakePendingAfter says whether a recorded run (its warm-up's steps, warmup true, or
+// its timed ones) left an idle-polling engine's wake-up pending: whether the last
+// request it admitted reached a busy engine, i.e. the step that first holds it follows
+// the step before it without an idle gap. Its add_request then set the event that only
+// an idle iteration clears (pollTiming).
+func WakePendingAfter(steps []validation.Step, warmup bool) bool {
+	seen := map[string]bool{}
+	busy, prevEnd := false, math.Inf(-1)
+	for _, st := range steps {
+		if st.Warmup != warmup {
+			continue
+		}
+		follows := st.StartS-prevEnd <= busyGapS
+		for _, it := range st.Items {
+			if !seen[it.ID] {
+				seen[it.ID] = true
+				busy = follows
+			}
+		}
+		prevEnd = st.StartS + st.DurationS
+	}
+	return busy
 }

@@ -30,7 +30,7 @@ func idleStateOf(b *realkit.Baseline, i int) simkit.IdleState {
 	}
 	rep := b.Repetitions[i]
 	if end, ok := lastEnd(rep.Steps, true); ok {
-		return simkit.IdleState{SinceS: min(end, 0), WakePending: wokenWhileBusy(rep.Steps, true)}
+		return simkit.IdleState{SinceS: min(end, 0), WakePending: simkit.WakePendingAfter(rep.Steps, true)}
 	}
 	if i == 0 {
 		return unknown
@@ -41,7 +41,7 @@ func idleStateOf(b *realkit.Baseline, i int) simkit.IdleState {
 		return unknown
 	}
 	return simkit.IdleState{SinceS: min(prev.Summary.T0Clock+end-rep.Summary.T0Clock, 0),
-		WakePending: wokenWhileBusy(prev.Steps, false)}
+		WakePending: simkit.WakePendingAfter(prev.Steps, false)}
 }
 
 // lastEnd is the end of the last warm-up (warmup true) or timed step.
@@ -53,33 +53,6 @@ func lastEnd(steps []validation.Step, warmup bool) (float64, bool) {
 		}
 	}
 	return end, ok
-}
-
-// busyGapS is the longest gap between two steps of a busy engine (the loop's own
-// overhead is under 1 ms; an idle engine waits for a request or a poll).
-const busyGapS = 0.002
-
-// wokenWhileBusy says whether the last request that the warm-up (warmup true) or timed
-// steps admitted reached a busy engine: the step that first holds it follows the step
-// before it without an idle gap. Its add_request then set the wake-up event that only
-// an idle iteration clears.
-func wokenWhileBusy(steps []validation.Step, warmup bool) bool {
-	seen := map[string]bool{}
-	busy, prevEnd := false, math.Inf(-1)
-	for _, st := range steps {
-		if st.Warmup != warmup {
-			continue
-		}
-		follows := st.StartS-prevEnd <= busyGapS
-		for _, it := range st.Items {
-			if !seen[it.ID] {
-				seen[it.ID] = true
-				busy = follows
-			}
-		}
-		prevEnd = st.StartS + st.DurationS
-	}
-	return busy
 }
 
 // idleAt is realization k's engine state before t0: the recorded repetitions' in

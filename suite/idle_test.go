@@ -18,19 +18,6 @@ func step(start, dur float64, warm bool, items ...validation.StepItem) validatio
 func pre(id string) validation.StepItem { return validation.StepItem{ID: id, Prefill: 16} }
 func dec(id string) validation.StepItem { return validation.StepItem{ID: id, Decode: 1} }
 
-// The last request a run admitted reached a busy engine when its first step follows the
-// step before it without an idle gap; after an idle gap it woke the engine.
-func TestWokenWhileBusy(t *testing.T) {
-	busy := []validation.Step{step(0, 0.02, false, pre("a")), step(0.0205, 0.02, false, dec("a")),
-		step(0.041, 0.02, false, dec("a"), pre("b")), step(0.0615, 0.02, false, dec("b"))}
-	assert.True(t, wokenWhileBusy(busy, false))
-	quiet := []validation.Step{step(0, 0.02, false, pre("a")), step(0.0205, 0.02, false, dec("a")),
-		step(0.5, 0.02, false, pre("b")), step(0.5205, 0.02, false, dec("b"))}
-	assert.False(t, wokenWhileBusy(quiet, false))
-	assert.False(t, wokenWhileBusy(busy, true), "no warm-up steps")
-	assert.False(t, wokenWhileBusy(nil, false))
-}
-
 // A repetition after another starts from the previous one's last step, on its own
 // clock, with the wake-up the previous one left; after a warm-up, from the warm-up's.
 func TestIdleStateOf(t *testing.T) {
