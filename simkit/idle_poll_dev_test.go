@@ -34,7 +34,7 @@ type recordedRun struct {
 type idleAdmission struct {
 	rep, step            int
 	id                   string
-	finished             int // requests that finished in the step before the idle stretch
+	finished             int     // requests that finished in the step before the idle stretch
 	arrival, since, real float64 // s, on the repetition's clock
 	stale                bool
 	predicted            float64
