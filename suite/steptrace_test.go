@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -41,7 +42,7 @@ func TestStepTranscripts(t *testing.T) {
 				var rep int
 				d.ScanArgs(t, "run", &file)
 				d.ScanArgs(t, "rep", &rep)
-				data, err := fs.ReadFile(tgt.FS(), path.Join(tgt.Dir(), file))
+				data, err := readTargetFile(tgt, file)
 				if err != nil {
 					d.Fatalf(t, "%v", err)
 				}
@@ -57,7 +58,7 @@ func TestStepTranscripts(t *testing.T) {
 				var file, state string
 				d.ScanArgs(t, "trace", &file)
 				d.ScanArgs(t, "state", &state)
-				data, err := fs.ReadFile(tgt.FS(), path.Join(tgt.Dir(), file))
+				data, err := readTargetFile(tgt, file)
 				if err != nil {
 					d.Fatalf(t, "%v", err)
 				}
@@ -95,4 +96,13 @@ func captures(steps []validation.Step) int {
 		}
 	}
 	return n
+}
+
+// readTargetFile reads a file of a catalog target's folder from the repository: the
+// development runs and traces (dev/) stay out of the binary's embedded catalog.
+func readTargetFile(tgt *targets.Target, file string) ([]byte, error) {
+	if dir := tgt.UserDir(); dir != "" {
+		return os.ReadFile(filepath.Join(dir, filepath.FromSlash(file)))
+	}
+	return os.ReadFile(filepath.Join("..", "targets", filepath.FromSlash(path.Join(tgt.Dir(), file))))
 }

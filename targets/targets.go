@@ -22,7 +22,13 @@ import (
 	"github.com/simval/simval/validation"
 )
 
-//go:embed catalog
+// The binary carries what the judge reads: each target's definition, profile bundle,
+// baselines, decision runs and simulator records. dev/, logs/ and measured/ are
+// evidence kept in the repository for people and for the profile builders, which read
+// them from disk; embedding them only made the binary larger (38 MB, and the GPU
+// runner's carry limit is 64 MiB with the tree).
+//
+//go:embed catalog/*/target.yaml catalog/*/profile catalog/*/baselines catalog/*/decisions catalog/*/simruns
 var catalogFS embed.FS
 
 // Target is one real deployment the simulator must predict.
