@@ -249,7 +249,9 @@ def build(target_dir: str) -> dict:
     eng = {"budget": resolved["max_batch_tokens"], "max_reqs": resolved["max_requests_per_batch"],
            "num_pages": resolved["num_blocks"] * resolved["block_size"]}
 
-    adm = idle_admissions([rep for r in runs.values() for rep in r["repetitions"]])
+    # The idle poll from the same runs: --step-phases wraps every prepare_next_batch, idle
+    # ones included, so an instrumented run's driver rank idles longer per iteration.
+    adm = idle_admissions([rep for r in used.values() for rep in r["repetitions"]])
     if len(adm) < 5:
         raise ph.ProfileError(f"calibration run: {len(adm)} admissions to an idle engine, need at least 5 "
                               "to measure the idle poll")
