@@ -14,8 +14,11 @@ import (
 	"github.com/simval/simval/validation"
 )
 
-// manyFinished is where the driver rank's late first idle iteration can move a poll by
-// more than a few ms (0.08 ms a finished request).
+// manyFinished is where the driver rank's late first idle iteration (0.08 ms a finished
+// request) outgrows the window in which it drains before a poll (the period less the
+// 100 ms wait, 1.4-2 ms): from there a late start alone can move a request across a
+// poll or a poll by more than the comparison's 5 ms. Fewer finished requests must not
+// explain a miss.
 const manyFinished = 32
 
 // tpTargetDir holds the tensor-parallel target's development runs (dev/: never a
