@@ -2,6 +2,7 @@ package realkit
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -96,14 +97,23 @@ func ReadBaseline(r io.Reader, name string) (*Baseline, error) {
 	return &b, nil
 }
 
-// ReadBaselineFile reads the baseline at path.
+// ReadBaselineFile reads the baseline at path; a path ending in .gz is gzip-compressed
+// (large development runs are committed that way).
 func ReadBaselineFile(path string) (*Baseline, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("baseline: %w", err)
 	}
 	defer f.Close()
-	return ReadBaseline(f, path)
+	if !strings.HasSuffix(path, ".gz") {
+		return ReadBaseline(f, path)
+	}
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	defer z.Close()
+	return ReadBaseline(z, path)
 }
 
 // check enforces what a baseline must hold to be compared against.

@@ -2,7 +2,10 @@ package realkit
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -134,6 +137,26 @@ func TestNewBaselineTakesTheRunAsIs(t *testing.T) {
 func TestReadBaselineFileNamesTheFile(t *testing.T) {
 	_, err := ReadBaselineFile("testdata/does-not-exist.json")
 	assert.ErrorContains(t, err, "testdata/does-not-exist.json")
+}
+
+func TestReadBaselineFileReadsGzip(t *testing.T) {
+	var buf bytes.Buffer
+	require.NoError(t, WriteBaseline(&buf, sampleBaseline()))
+	dir := t.TempDir()
+	var z bytes.Buffer
+	w := gzip.NewWriter(&z)
+	_, err := w.Write(buf.Bytes())
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "run.json.gz"), z.Bytes(), 0o644))
+	got, err := ReadBaselineFile(filepath.Join(dir, "run.json.gz"))
+	require.NoError(t, err)
+	assert.Equal(t, sampleBaseline().Repetitions, got.Repetitions)
+
+	// Not gzip: said with the file's name.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "plain.json.gz"), buf.Bytes(), 0o644))
+	_, err = ReadBaselineFile(filepath.Join(dir, "plain.json.gz"))
+	assert.ErrorContains(t, err, "plain.json.gz")
 }
 
 func TestBaselineFileHasOneLinePerRecordAndStep(t *testing.T) {

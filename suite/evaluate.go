@@ -19,8 +19,12 @@ type Real struct {
 	Steps [][]validation.Step
 	// Idle is, per judged repetition, the idle-polling engine's state before its t0
 	// (SinceS NaN where unknown): see idleStateOf.
-	Idle     []simkit.IdleState
-	Settings validation.EngineSettings
+	Idle []simkit.IdleState
+	// WarmGraphs, where not nil, are the graph keys the engine process held at the
+	// judged repetition's t0 (RecordedRuns: its warm-up's and its earlier repetitions'),
+	// for an after-warmup scenario; nil: the first repetition's warm-up (Steps[0]).
+	WarmGraphs []simkit.GraphKey
+	Settings   validation.EngineSettings
 	// Source says where it came from (a baseline file, a live run).
 	Source   string
 	Warnings []string

@@ -5,47 +5,160 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/simval/simval/realkit"
 	"github.com/simval/simval/scenarios"
+	"github.com/simval/simval/simkit"
 	"github.com/simval/simval/targets"
+	"github.com/simval/simval/validation"
 )
 
-// RecordedRun reads a run recorded with `simval real` (a baseline file, of a catalog
-// scenario or of any trace) or imported with `simval import` (client-side times,
-// judged with validation.ClientTimestampsWarning) and returns what judging it needs: its target, the scenario
-// it ran (the catalog's, or one built from the run's own requests: regime "run", engine
-// state cold for fresh-process runs and warm otherwise) and the real side.
-func RecordedRun(path string) (*scenarios.Scenario, *targets.Target, *Real, error) {
+// RunPart is one judgement of a recorded run: its scenario, target and real side.
+type RunPart struct {
+	Scenario *scenarios.Scenario
+	Target   *targets.Target
+	Real     *Real
+}
+
+// RecordedRuns reads a run recorded with `simval real` (a baseline file, of a catalog
+// scenario or of any trace) or imported with `simval import` (client-side times, judged
+// with validation.ClientTimestampsWarning) and returns what judging it needs: its
+// target, the scenario it ran (the catalog's, or one built from the run's own requests:
+// regime "run", engine state cold for fresh-process runs, restart for restarted ones,
+// warm otherwise) and the real side, as one part. A run of a trace replayed
+// several times in one engine process where some repetition did not start warm — the
+// process's first repetition without a warm-up, or one whose timed window captured a
+// CUDA graph — is a lukewarm engine, and each repetition is judged on its own
+// (scenario run-<name>-rep<N>; run-<name> for a single one) from the state its process
+// was in: the graph keys the
+// warm-up and the earlier repetitions captured (engine state after-warmup), or
+// nothing at all (cold). Pooling repetitions that start from different states would
+// judge none of them: their spread would pass as noise.
+func RecordedRuns(path string) ([]RunPart, error) {
 	b, err := realkit.ReadBaselineFile(path)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	tgt, err := targets.Lookup(b.Target)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	var real *Real
 	if sc, err := scenarios.Lookup(b.Scenario); err == nil {
-		real, _, err = realFromBaseline(b, sc, tgt, path)
-		return sc, tgt, real, err
+		real, _, err := realFromBaseline(b, sc, tgt, path)
+		if err != nil {
+			return nil, err
+		}
+		return []RunPart{{sc, tgt, real}}, nil
 	}
 	// A run of a trace: judged on its own requests, whatever it was called.
-	sc, err := scenarioOfRun(b, path)
-	if err != nil {
-		return nil, nil, nil, err
+	if starts := processStarts(b); starts != nil {
+		return lukewarmParts(b, tgt, path, starts)
 	}
-	real, _, err = realOf(b, sc, tgt, path)
+	sc, err := scenarioOfRun(b, path, runName(path), runState(b))
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	return sc, tgt, real, nil
+	real, _, err := realOf(b, sc, tgt, path)
+	if err != nil {
+		return nil, err
+	}
+	return []RunPart{{sc, tgt, real}}, nil
 }
 
-// scenarioOfRun builds a scenario from the run's first repetition's requests (ids,
-// arrivals and lengths kept), through a trace file in a temporary folder.
-func scenarioOfRun(b *realkit.Baseline, path string) (*scenarios.Scenario, error) {
+// runState is the engine state a run of a trace judges when its repetitions are
+// pooled: cold for fresh-process runs, restart for restarted ones, warm otherwise.
+func runState(b *realkit.Baseline) string {
+	switch {
+	case strings.Contains(b.Meta.WarmupPolicy, realkit.FreshProcessPolicy):
+		return scenarios.EngineCold
+	case strings.Contains(b.Meta.WarmupPolicy, realkit.RestartPolicy):
+		return scenarios.EngineRestart
+	}
+	return scenarios.EngineWarm
+}
+
+// lukewarmParts judges each repetition of the one-process run b from its own start.
+func lukewarmParts(b *realkit.Baseline, tgt *targets.Target, path string, starts [][]simkit.GraphKey) ([]RunPart, error) {
+	var parts []RunPart
+	var real *Real
+	for i, keys := range starts {
+		state := scenarios.EngineAfterWarmup
+		if len(keys) == 0 {
+			state = scenarios.EngineCold
+		}
+		name := runName(path)
+		if len(starts) > 1 {
+			rep := fmt.Sprintf("-rep%d", i+1)
+			name = name[:min(len(name), 64-len(rep))] + rep
+		}
+		sc, err := scenarioOfRun(b, path, name, state)
+		if err != nil {
+			return nil, err
+		}
+		if real == nil { // every repetition is judged (no state is warm), so index i is repetition i
+			if real, _, err = realOf(b, sc, tgt, path); err != nil {
+				return nil, err
+			}
+		}
+		one := *real
+		one.Runs, one.Idle = real.Runs[i:i+1], real.Idle[i:i+1]
+		one.Steps = real.Steps[i : i+1]
+		one.WarmGraphs = keys
+		one.Source = fmt.Sprintf("%s, repetition %d", path, i+1)
+		parts = append(parts, RunPart{sc, tgt, &one})
+	}
+	return parts, nil
+}
+
+// processStarts is, for a run of b's repetitions in one engine process that was not
+// warm throughout, the graph keys the process held at each repetition's t0 (its
+// warm-up's and its earlier repetitions' steps, in first-use order); nil for a run that
+// was warm throughout, ran every repetition in a process of its own, or lacks a step
+// trace for some repetition.
+func processStarts(b *realkit.Baseline) [][]simkit.GraphKey {
+	if runState(b) != scenarios.EngineWarm || len(b.Repetitions) == 0 {
+		return nil
+	}
+	var starts [][]simkit.GraphKey
+	var keys []simkit.GraphKey
+	seen := map[simkit.GraphKey]bool{}
+	add := func(st validation.Step) {
+		k := simkit.GraphKey{Q: st.QPad, KV: st.KVPad, SeqK: st.SeqKPad}
+		if k.Q > 0 && !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	lukewarm := false
+	for _, rep := range b.Repetitions {
+		if len(rep.Steps) == 0 {
+			return nil
+		}
+		for _, st := range rep.Steps {
+			if st.Warmup {
+				add(st)
+			}
+		}
+		starts = append(starts, slices.Clone(keys))
+		lukewarm = lukewarm || len(keys) == 0 || capturedInTimedWindow(rep.Steps) != ""
+		for _, st := range rep.Steps {
+			if !st.Warmup {
+				add(st)
+			}
+		}
+	}
+	if !lukewarm {
+		return nil
+	}
+	return starts
+}
+
+// scenarioOfRun builds scenario name, judging engine state state, from the run's first
+// repetition's requests (ids, arrivals and lengths kept), through a trace file in a
+// temporary folder.
+func scenarioOfRun(b *realkit.Baseline, path, name, state string) (*scenarios.Scenario, error) {
 	if len(b.Repetitions) == 0 || len(b.Repetitions[0].Records) == 0 {
 		return nil, fmt.Errorf("%s: no finished request to build the workload from", path)
 	}
@@ -66,22 +179,16 @@ func scenarioOfRun(b *realkit.Baseline, path string) (*scenarios.Scenario, error
 	if err := os.WriteFile(filepath.Join(dir, "trace.jsonl"), []byte(trace.String()), 0o644); err != nil {
 		return nil, err
 	}
-	state := scenarios.EngineWarm
-	switch {
-	case strings.Contains(b.Meta.WarmupPolicy, realkit.FreshProcessPolicy):
-		state = scenarios.EngineCold
-	case strings.Contains(b.Meta.WarmupPolicy, realkit.RestartPolicy):
-		state = scenarios.EngineRestart
-	}
 	spec := fmt.Sprintf("name: %s\nregime: %s\nengine_state: %s\ndescription: >\n  The recorded run %s (%s).\n"+
-		"workload:\n  trace: trace.jsonl\n", runName(path), scenarios.RegimeRun, state, filepath.Base(path), b.Scenario)
+		"workload:\n  trace: trace.jsonl\n", name, scenarios.RegimeRun, state, filepath.Base(path), b.Scenario)
 	return scenarios.Parse(filepath.Join(dir, "run.yaml"), []byte(spec))
 }
 
-// runName is a scenario name for a run file: "run-" and the file's stem, lower case,
-// other characters as '-'.
+// runName is a scenario name for a run file: "run-" and the file's stem (without .gz
+// and the extension before it), lower case, other characters as '-'.
 func runName(path string) string {
-	stem := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	base := strings.TrimSuffix(filepath.Base(path), ".gz")
+	stem := strings.TrimSuffix(base, filepath.Ext(base))
 	var b strings.Builder
 	b.WriteString("run-")
 	for _, r := range strings.ToLower(stem) {

@@ -80,8 +80,9 @@ type Simulator struct {
 }
 
 // ForScenario implements StateAware: the scenario's engine state, unless the
-// simulator was given one; after-warmup takes the graph keys of the first judged
-// repetition's recorded warm-up.
+// simulator was given one; after-warmup takes the graph keys the real side says its
+// process held (Real.WarmGraphs), else those of the first judged repetition's recorded
+// warm-up.
 func (s Simulator) ForScenario(sc *scenarios.Scenario, real *Real) (System, error) {
 	if s.Phases == 0 {
 		s.Phases = DefaultPhases
@@ -98,11 +99,15 @@ func (s Simulator) ForScenario(sc *scenarios.Scenario, real *Real) (System, erro
 	}
 	s.EngineState = state
 	if state == simkit.StateAfterWarmup {
-		if real == nil || len(real.Steps) == 0 {
+		switch {
+		case real != nil && real.WarmGraphs != nil:
+			s.WarmGraphs = real.WarmGraphs
+		case real == nil || len(real.Steps) == 0:
 			return nil, fmt.Errorf("scenario %s judges the after-warmup state: it needs a recorded run "+
 				"with the warm-up's step trace", sc.Name)
+		default:
+			s.WarmGraphs = WarmupGraphKeys(real.Steps[0])
 		}
-		s.WarmGraphs = WarmupGraphKeys(real.Steps[0])
 	}
 	return s, nil
 }

@@ -94,11 +94,13 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 			return fmt.Errorf("--run judges the files given; it takes no --scenario or --target")
 		}
 		for _, path := range f.runs {
-			sc, tgt, real, err := suite.RecordedRun(path)
+			parts, err := suite.RecordedRuns(path)
 			if err != nil {
 				return err
 			}
-			work = append(work, item{sc, tgt, real, ""})
+			for _, p := range parts {
+				work = append(work, item{p.Scenario, p.Target, p.Real, ""})
+			}
 		}
 	} else {
 		var err error

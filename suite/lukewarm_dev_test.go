@@ -1,0 +1,84 @@
+package suite
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/simval/simval/simkit"
+	"github.com/simval/simval/validation"
+)
+
+// lukewarmRuns are development runs (dev/lukewarm/: two traces of our own, never a
+// catalog scenario) of one engine process replaying a trace several times, without a
+// warm-up or after the driver's own (scripts/gpu-lukewarm.sh, 2026-12-01).
+const lukewarmRuns = "../targets/catalog/h200-hfcb-qwen3-0.6b/dev/lukewarm/*.json.gz"
+
+// TestLukewarmRepetitionsCaptureWhatTheirStateLeaves judges the graph cache model on
+// lukewarm engines: started from the keys its process held at each repetition's t0,
+// the simulator must capture about as often as the engine did, and its TTFT mean must
+// be closer to the engine's than a warm prediction's (which charges no capture).
+func TestLukewarmRepetitionsCaptureWhatTheirStateLeaves(t *testing.T) {
+	files, err := filepath.Glob(lukewarmRuns)
+	require.NoError(t, err)
+	require.Len(t, files, 4)
+	ctx := context.Background()
+	realCaps, simCaps := 0, 0
+	stateErr, warmErr := 0.0, 0.0 // Σ |TTFT mean error| over repetitions that captured
+	var table strings.Builder
+	for _, f := range files {
+		parts, err := RecordedRuns(f)
+		require.NoError(t, err)
+		require.Greater(t, len(parts), 1, "%s: a lukewarm process is judged repetition by repetition", f)
+		for _, p := range parts {
+			sys, err := Simulator{Phases: 1}.ForScenario(p.Scenario, p.Real)
+			require.NoError(t, err)
+			reqs, err := p.Scenario.Requests(p.Target.Name)
+			require.NoError(t, err)
+			out, err := sys.Run(ctx, p.Target, reqs)
+			require.NoError(t, err)
+			warm, err := Simulator{EngineState: simkit.StateWarm}.Run(ctx, p.Target, reqs)
+			require.NoError(t, err)
+
+			rc := timedCaptures(p.Real.Steps[0])
+			sc := out.Breakdown.Captures
+			realCaps, simCaps = realCaps+rc, simCaps+sc
+			real, sim, hot := ttftMean(p.Real.Runs[0]), ttftMean(out.Records), ttftMean(warm.Records)
+			fmt.Fprintf(&table, "%-34s %-12s captures real %2d sim %2d  TTFT mean real %7.1f ms, %+6.1f%% (warm %+6.1f%%)\n",
+				p.Scenario.Name, p.Scenario.State(), rc, sc, 1e3*real, 100*(sim/real-1), 100*(hot/real-1))
+			if rc > 0 {
+				stateErr, warmErr = stateErr+math.Abs(sim/real-1), warmErr+math.Abs(hot/real-1)
+			}
+		}
+	}
+	t.Log("\n" + table.String())
+	assert.Less(t, stateErr, warmErr/2, "the state-aware prediction must at least halve the warm one's TTFT error")
+	assert.InDelta(t, 1, float64(simCaps)/float64(realCaps), 0.10,
+		"captures over every lukewarm repetition: real %d, sim %d", realCaps, simCaps)
+}
+
+func ttftMean(recs []validation.Record) float64 {
+	v := validation.Values(validation.TTFT, recs)
+	s := 0.0
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}
+
+// timedCaptures counts the steps of a repetition's timed window that captured a graph.
+func timedCaptures(steps []validation.Step) int {
+	n := 0
+	for _, st := range steps {
+		if st.Captured && !st.Warmup {
+			n++
+		}
+	}
+	return n
+}
