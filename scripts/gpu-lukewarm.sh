@@ -6,6 +6,8 @@
 # repetitions captured (validate --run judges each from that state, suite.StartsOf):
 #   - without a warm-up (the first repetition is a cold process start), and
 #   - after the driver's own warm-up (shapes, replay).
+# The profile drift check first (simval profile --check, about 25 s), so that what the
+# lease's own step speed explains is told apart from the engine-state model.
 # Leaves $OUT/lukewarm.tgz.
 set -u
 export PYTHONUNBUFFERED=1
@@ -14,6 +16,9 @@ D="targets/catalog/$T/dev"
 P="$OUT/lukewarm"; mkdir -p "$P"
 grep -m1 'model name' /proc/cpuinfo > "$P/cpu.txt"
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv > "$P/gpu.txt" 2>&1
+start=$(date +%s)
+timeout 110 bin/simval profile --engine hfcb --target "$T" --check --out "$P/check" > "$P/check.log" 2>&1
+echo "profile --check rc=$? $(( $(date +%s) - start ))s"; grep -E "drift|error" "$P/check.log" | tail -n 8
 . "$(dirname "$0")/gpu-lib.sh"
 real poisson-none 150 --trace "$D/lukewarm-poisson.jsonl" --out "$P/lukewarm-poisson.none.json" \
   --repetitions 3 --warmup none
