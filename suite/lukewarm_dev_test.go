@@ -43,12 +43,13 @@ func TestLukewarmRepetitionsCaptureWhatTheirStateLeaves(t *testing.T) {
 func checkLukewarm(t *testing.T, files []string) {
 	ctx := context.Background()
 	realCaps, simCaps := 0, 0
-	stateErr, warmErr := 0.0, 0.0 // Σ |TTFT mean error| over after-warmup repetitions that captured
+	stateErr, warmErr, histErr := 0.0, 0.0, 0.0 // Σ |TTFT mean error| over after-warmup repetitions that captured
 	var table strings.Builder
 	for _, f := range files {
 		parts, err := RecordedRuns(f)
 		require.NoError(t, err)
 		require.Greater(t, len(parts), 1, "%s: a lukewarm process is judged repetition by repetition", f)
+		rep := 1
 		for _, p := range parts {
 			sys, err := Simulator{Phases: 1}.ForScenario(p.Scenario, p.Real)
 			require.NoError(t, err)
@@ -59,19 +60,35 @@ func checkLukewarm(t *testing.T, files []string) {
 			warm, err := Simulator{EngineState: simkit.StateWarm}.Run(ctx, p.Target, reqs)
 			require.NoError(t, err)
 
+			// The same state from the driver's warm-up policy and the earlier passes,
+			// simulated instead of read (simval sim --warmup W --repetition K).
+			hist, err := Simulator{Phases: 1, Idle: p.Real.Idle}.AfterHistory(ctx, p.Target, reqs,
+				History{Warmup: warmupPolicyOf(t, f), Repetition: rep})
+			require.NoError(t, err)
+			recKeys := len(sys.(Simulator).WarmGraphs)
+			assert.LessOrEqual(t, math.Abs(float64(len(hist.WarmGraphs)-recKeys)), max(2, 0.15*float64(recKeys)),
+				"%s: graph keys before the pass, simulated %d, recorded %d", p.Scenario.Name, len(hist.WarmGraphs), recKeys)
+			histOut, err := hist.Run(ctx, p.Target, reqs)
+			require.NoError(t, err)
+			rep++
+
 			rc := timedCaptures(p.Real.Steps[0])
 			sc := out.Breakdown.Captures
 			realCaps, simCaps = realCaps+rc, simCaps+sc
-			real, sim, hot := ttftMean(p.Real.Runs[0]), ttftMean(out.Records), ttftMean(warm.Records)
-			fmt.Fprintf(&table, "%-34s %-12s captures real %2d sim %2d  TTFT mean real %7.1f ms, %+6.1f%% (warm %+6.1f%%)\n",
-				p.Scenario.Name, p.Scenario.State(), rc, sc, 1e3*real, 100*(sim/real-1), 100*(hot/real-1))
+			real, sim, hot, simHist := ttftMean(p.Real.Runs[0]), ttftMean(out.Records), ttftMean(warm.Records),
+				ttftMean(histOut.Records)
+			fmt.Fprintf(&table, "%-34s %-12s captures real %2d sim %2d  TTFT mean real %7.1f ms, %+6.1f%% "+
+				"(simulated history %+6.1f%%, warm %+6.1f%%)\n",
+				p.Scenario.Name, p.Scenario.State(), rc, sc, 1e3*real, 100*(sim/real-1), 100*(simHist/real-1), 100*(hot/real-1))
 			if rc > 0 && p.Scenario.State() != "cold" {
 				stateErr, warmErr = stateErr+math.Abs(sim/real-1), warmErr+math.Abs(hot/real-1)
+				histErr += math.Abs(simHist/real - 1)
 			}
 		}
 	}
 	t.Logf("\n%scaptures: real %d, sim %d", table.String(), realCaps, simCaps)
 	assert.Less(t, stateErr, warmErr/2, "the state-aware prediction must at least halve the warm one's TTFT error")
+	assert.Less(t, histErr, warmErr/2, "so must the one from a simulated history")
 	assert.InDelta(t, 1, float64(simCaps)/float64(realCaps), 0.10,
 		"captures over every lukewarm repetition: real %d, sim %d", realCaps, simCaps)
 }
@@ -94,4 +111,16 @@ func timedCaptures(steps []validation.Step) int {
 		}
 	}
 	return n
+}
+
+// warmupPolicyOf is the driver's warm-up policy a development run file was recorded with
+// (its name says: <trace>.<policy>.json.gz).
+func warmupPolicyOf(t *testing.T, path string) string {
+	for _, p := range WarmupPolicies {
+		if strings.HasSuffix(path, "."+p+".json.gz") {
+			return p
+		}
+	}
+	t.Fatalf("%s: no warm-up policy in the name", path)
+	return ""
 }

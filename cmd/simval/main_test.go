@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -210,6 +211,44 @@ func TestSimWhatIfsAndEngineStates(t *testing.T) {
 	_, errOut, code = runCLI(t, "sim", "--target", h200, "--scenario", "poisson-moderate", "--engine-state", "lukewarm")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, `engine state "lukewarm" is not one of warm, cold, restart, after-warmup`)
+
+	// A process's history, simulated as simval real runs it: warm-up policy, then passes.
+	first, _, code := runCLI(t, "sim", "--target", h200, "--scenario", "poisson-moderate", "--warmup", "none")
+	require.Equal(t, 0, code)
+	assert.Contains(t, first, "fresh engine processes", "nothing ran before the first pass: a cold process")
+	second, _, code := runCLI(t, "sim", "--target", h200, "--scenario", "poisson-moderate", "--warmup", "none",
+		"--repetition", "2")
+	require.Equal(t, 0, code)
+	assert.NotContains(t, second, "fresh engine processes")
+	assert.Less(t, capturesIn(t, second), capturesIn(t, first), "the first pass captured most of what the second meets")
+	replayDefault, _, code := runCLI(t, "sim", "--target", h200, "--scenario", "poisson-moderate", "--repetition", "1")
+	require.Equal(t, 0, code)
+	replay, _, code := runCLI(t, "sim", "--target", h200, "--scenario", "poisson-moderate", "--warmup", "replay")
+	require.Equal(t, 0, code)
+	assert.Equal(t, replay, replayDefault, "--repetition alone warms up as simval real does: replay")
+	for _, bad := range [][]string{
+		{"--warmup", "lukewarm"}, {"--repetition", "0"}, {"--warmup", "none", "--engine-state", "warm"},
+		{"--repetition", "2", "--warmup-from", "x.json"},
+	} {
+		_, errOut, code = runCLI(t, append([]string{"sim", "--target", h200, "--scenario", "poisson-moderate"}, bad...)...)
+		assert.Equal(t, 2, code, "%v", bad)
+		assert.NotEmpty(t, errOut, "%v", bad)
+	}
+	_, errOut, _ = runCLI(t, "sim", "--target", h200, "--scenario", "poisson-moderate", "--warmup", "lukewarm")
+	assert.Contains(t, errOut, `--warmup "lukewarm": want one of none, shapes, replay`)
+}
+
+// capturesIn reads "N graph captures" from sim's table header (0 when none).
+func capturesIn(t *testing.T, table string) int {
+	t.Helper()
+	_, after, ok := strings.Cut(table, " graph captures")
+	if !ok {
+		return 0
+	}
+	head := table[:len(table)-len(after)-len(" graph captures")]
+	n, err := strconv.Atoi(head[strings.LastIndex(head, " ")+1:])
+	require.NoError(t, err, table)
+	return n
 }
 
 // The simval binary links the evaluating library, not the test harness: goldie's

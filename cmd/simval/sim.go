@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -21,10 +22,10 @@ import (
 
 type simFlags struct {
 	target, scenario, trace, format, global string
-	engineState, warmupFrom                 string
+	engineState, warmupFrom, warmup         string
 	set                                     []string
 	noCPU, extrapolate                      bool
-	replicas                                int
+	replicas, repetition                    int
 	seed                                    uint64
 	vidur                                   vidurParityFlags
 }
@@ -66,6 +67,14 @@ func newSimCmd() *cobra.Command {
 		"a recorded warm-up captured: --warmup-from); default: the scenario's engine_state, warm for a trace")
 	cmd.Flags().StringVar(&f.warmupFrom, "warmup-from", "", "after-warmup: a recorded run (simval real output) whose first "+
 		"repetition's warm-up step trace gives the captured graphs")
+	cmd.Flags().StringVar(&f.warmup, "warmup", "", "predict the engine as `simval real --warmup W` leaves it: a fresh process that ran "+
+		"the driver's warm-up policy W (none, shapes or replay), simulated, before the first pass")
+	cmd.Flags().IntVar(&f.repetition, "repetition", 0, "predict pass K of the trace in one engine process (simval real's "+
+		"repetition K): the warm-up (--warmup, default replay as in simval real) and passes 1..K-1 ran before it, simulated")
+	cmd.MarkFlagsMutuallyExclusive("warmup", "engine-state")
+	cmd.MarkFlagsMutuallyExclusive("repetition", "engine-state")
+	cmd.MarkFlagsMutuallyExclusive("warmup", "warmup-from")
+	cmd.MarkFlagsMutuallyExclusive("repetition", "warmup-from")
 	cmd.Flags().StringVar(&f.vidur.config, "vidur-config", "", "parity mode: a Vidur run's config.json; writes Vidur's "+
 		"request_metrics.csv for --trace (with --vidur-predictions)")
 	cmd.Flags().StringVar(&f.vidur.predictions, "vidur-predictions", "", "parity mode: the folder of that run's cached "+
@@ -145,13 +154,27 @@ func runSim(cmd *cobra.Command, f simFlags) error {
 				"(recorded with --warmup none, or before step traces were kept)", f.warmupFrom)
 		}
 	}
-	out, err := sys.Run(cmd.Context(), tgt, reqs)
-	if errors.Is(err, simkit.ErrOutsideGrid) {
-		return fmt.Errorf("%w\nfix: rerun with --extrapolate to extrapolate linearly beyond the profiled grid "+
-			"(each look-up outside it is reported as a warning), or profile the target over a larger grid", err)
+	if cmd.Flags().Changed("warmup") || cmd.Flags().Changed("repetition") {
+		h := suite.History{Warmup: f.warmup, Repetition: f.repetition}
+		if !cmd.Flags().Changed("warmup") {
+			h.Warmup = suite.WarmupReplay // simval real's default
+		}
+		if !cmd.Flags().Changed("repetition") {
+			h.Repetition = 1
+		}
+		if h.Repetition < 1 {
+			return fmt.Errorf("--repetition %d: passes count from 1", h.Repetition)
+		}
+		if !slices.Contains(suite.WarmupPolicies, h.Warmup) {
+			return fmt.Errorf("--warmup %q: want one of %s", h.Warmup, strings.Join(suite.WarmupPolicies, ", "))
+		}
+		if sys, err = sys.AfterHistory(cmd.Context(), tgt, reqs, h); err != nil {
+			return outsideGrid(err)
+		}
 	}
+	out, err := sys.Run(cmd.Context(), tgt, reqs)
 	if err != nil {
-		return err
+		return outsideGrid(err)
 	}
 	var spread *suite.FirstUseSpread
 	if f.format == "table" || f.format == "json" { // the other formats carry one run's requests
@@ -185,6 +208,15 @@ func runSim(cmd *cobra.Command, f simFlags) error {
 	default:
 		return fmt.Errorf("--format: unknown format %q (table, json, vidur-csv or vllm-bench)", f.format)
 	}
+}
+
+// outsideGrid adds the fix to a look-up outside the profiled grid.
+func outsideGrid(err error) error {
+	if errors.Is(err, simkit.ErrOutsideGrid) {
+		return fmt.Errorf("%w\nfix: rerun with --extrapolate to extrapolate linearly beyond the profiled grid "+
+			"(each look-up outside it is reported as a warning), or profile the target over a larger grid", err)
+	}
+	return err
 }
 
 func writeSummaryTable(w io.Writer, target string, out *suite.Outcome) error {
