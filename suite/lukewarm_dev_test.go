@@ -44,6 +44,10 @@ func checkLukewarm(t *testing.T, files []string) {
 	ctx := context.Background()
 	realCaps, simCaps := 0, 0
 	stateErr, warmErr, histErr := 0.0, 0.0, 0.0 // Σ |TTFT mean error| over after-warmup repetitions that captured
+	// Σ graph keys held before each pass, recorded and simulated: which keys one pass
+	// meets is chaotic (a pass's count moved by 16% with a 0.6% change of step times),
+	// so the history is judged on all passes together.
+	recKeys, histKeys := 0, 0
 	var table strings.Builder
 	for _, f := range files {
 		parts, err := RecordedRuns(f)
@@ -65,9 +69,7 @@ func checkLukewarm(t *testing.T, files []string) {
 			hist, err := Simulator{Phases: 1, Idle: p.Real.Idle}.AfterHistory(ctx, p.Target, reqs,
 				History{Warmup: warmupPolicyOf(t, f), Repetition: rep})
 			require.NoError(t, err)
-			recKeys := len(sys.(Simulator).WarmGraphs)
-			assert.LessOrEqual(t, math.Abs(float64(len(hist.WarmGraphs)-recKeys)), max(2, 0.15*float64(recKeys)),
-				"%s: graph keys before the pass, simulated %d, recorded %d", p.Scenario.Name, len(hist.WarmGraphs), recKeys)
+			recKeys, histKeys = recKeys+len(sys.(Simulator).WarmGraphs), histKeys+len(hist.WarmGraphs)
 			histOut, err := hist.Run(ctx, p.Target, reqs)
 			require.NoError(t, err)
 			rep++
@@ -86,7 +88,10 @@ func checkLukewarm(t *testing.T, files []string) {
 			}
 		}
 	}
-	t.Logf("\n%scaptures: real %d, sim %d", table.String(), realCaps, simCaps)
+	t.Logf("\n%scaptures: real %d, sim %d; graph keys before the passes: recorded %d, simulated history %d",
+		table.String(), realCaps, simCaps, recKeys, histKeys)
+	assert.InDelta(t, 1, float64(histKeys)/float64(recKeys), 0.10,
+		"graph keys before the passes: recorded %d, simulated history %d", recKeys, histKeys)
 	assert.Less(t, stateErr, warmErr/2, "the state-aware prediction must at least halve the warm one's TTFT error")
 	assert.Less(t, histErr, warmErr/2, "so must the one from a simulated history")
 	assert.InDelta(t, 1, float64(simCaps)/float64(realCaps), 0.10,

@@ -22,7 +22,8 @@ import (
 // the realizations approximate.
 const DefaultPhases = 8
 
-// phaseGolden is the golden-ratio step of the low-discrepancy sequence of offsets.
+// phaseGolden is the golden-ratio step of the low-discrepancy sequence of first-use
+// quantiles (firstUseAt).
 const phaseGolden = 0.6180339887498949
 
 // firstUseAt is realization k's place in the spread of a fresh engine process's
@@ -38,8 +39,8 @@ func firstUseAt(k int) simkit.FirstUse {
 
 // phaseRealizations simulates reqs again at n−1 other arrival phases: every group of
 // requests that arrive together (same arrival time) is shifted later by its own offset
-// in [0, one mean step of res), deterministic in the group's position and the
-// realization; requests that arrived together still do. The records keep the shifted
+// in [0, one mean step of res), drawn independently per group and realization
+// (phaseOffset) but deterministic in both; requests that arrived together still do. The records keep the shifted
 // arrivals, so TTFT and E2E stay relative to when each request really arrived in
 // that realization.
 func phaseRealizations(opts simkit.Options, reqs []scenarios.Request, res *simkit.Result, n int,
@@ -58,8 +59,7 @@ func phaseRealizations(opts simkit.Options, reqs []scenarios.Request, res *simki
 				group++
 				last = r.ArrivalS
 			}
-			_, frac := math.Modf(float64(group)*phaseGolden + float64(k)/float64(n))
-			r.ArrivalS += frac * span
+			r.ArrivalS += phaseOffset(k, group) * span
 			shifted[i] = r
 		}
 		opts.FirstUse, opts.Idle = firstUseAt(k), idleAt(k)
@@ -75,4 +75,24 @@ func phaseRealizations(opts simkit.Options, reqs []scenarios.Request, res *simki
 // allRealizations is the outcome's records followed by its further realizations.
 func (o *Outcome) allRealizations() [][]validation.Record {
 	return append([][]validation.Record{o.Records}, o.Realizations...)
+}
+
+// phaseOffset is group g's offset in realization k, in [0, 1): a hash of (k, g)
+// (splitmix64's finalizer), so that every pair of groups gets independent offsets.
+//
+// Why independent: the real phase of an arrival against the running step is random in
+// each repetition, and so is the phase between two arrivals. Offsets g·φ + k/n (a
+// low-discrepancy sequence shifted per realization) spread each group's own phase evenly
+// but kept every pair's difference the same in all realizations, so the pooled
+// prediction averaged over one fixed pattern of phases between arrivals: on
+// poisson-moderate it put the requests that arrive while the engine is busy 2 ms later
+// in the running step than the 11.9 ms a random phase gives (the mean of E[S²]/2E[S]
+// over its steps), TTFT mean 40.9 ms for an expectation of 39.4 (8 or 64 independent
+// realizations) against the engine's 38.1.
+func phaseOffset(k, g int) float64 {
+	x := uint64(k)*0x9E3779B97F4A7C15 ^ uint64(g+1)*0xBF58476D1CE4E5B9
+	x ^= x >> 31
+	x *= 0x94D049BB133111EB
+	x ^= x >> 29
+	return float64(x>>11) / (1 << 53)
 }

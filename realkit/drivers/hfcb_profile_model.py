@@ -361,10 +361,12 @@ def residual_ms(step: dict, kernel: KernelModel, loop_ms: float, eng: dict | Non
 
 def kv_slope(points: list, min_span: int = 1000) -> float:
     """Least-squares slope (ms per cached token) of the residual against the cached tokens
-    read, within groups of equal batch size: points are (batch_size, kv_read, residual),
-    and each batch size keeps its own intercept, so the slope comes only from how the
-    residual moves with the cached tokens at a fixed batch size. The engine builds its
-    read indices every step, one per cached token."""
+    read, within groups: points are (group, kv_read, residual), and each group keeps its
+    own intercept, so the slope comes only from how the residual moves with the cached
+    tokens inside a group. slope_points groups by batch size and padded shape: at one
+    padded shape the CUDA graph replays the same kernels, so the residual's change is host
+    work (the engine builds its read indices every step, one per cached token); across
+    shapes it would also carry the kernel tables' error at each shape."""
     groups = {}
     for b, x, y in points:
         groups.setdefault(b, []).append((float(x), float(y)))
@@ -393,9 +395,24 @@ SLOPE_PHASES = ("decode", "decode2", "longctx")
 
 
 def slope_points(steps: list, kernel, loop_ms: float, eng: dict, quick: bool) -> list:
+    """kv_slope's points: (group, cached tokens read, residual) of the warm decode-only
+    steps of SLOPE_PHASES, grouped by (batch size, padded query tokens, padded cached
+    tokens); group[0] is the batch size."""
     phases = SLOPE_PHASES + (("prefill",) if quick else ())  # quick plans have no long contexts
-    return [(s["n_req"], s["kv_read"], residual_ms(s, kernel, loop_ms, eng)) for s in steps
+    return [(slope_group(s, eng), s["kv_read"], residual_ms(s, kernel, loop_ms, eng)) for s in steps
             if s.get("phase") in phases and classify(s) == "decode" and not s["capture"]]
+
+
+def slope_group(step: dict, eng: dict | None) -> tuple:
+    """(batch size, padded query tokens, padded cached tokens) of a step.
+
+    Why not the batch size alone: the H200 profile of 2026-12-01 grouped batch 32's decodes
+    at 16,384 padded cached tokens with its long-context decodes at 65,536, whose residual
+    carries the attention table's error there; the slope came out 0.098 us per token where
+    the same steps grouped by shape give 0.155, and a separate calibration trace of waves
+    at a fixed batch and shape (dev/kv-ladder) measured 0.158 (scripts/gpu-kv-ladder.sh)."""
+    q, kv, _ = padded_shape(step["q_tokens"], step["kv_read"], **(eng or {}))
+    return step["n_req"], q, kv
 
 
 def admission_ms(submits: list, steps: list) -> list:

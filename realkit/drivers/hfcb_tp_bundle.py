@@ -268,7 +268,8 @@ def build(target_dir: str) -> dict:
     for s in steps:
         s["phase"] = ph.classify(s)
     decode_steps = [s for s in steps if s["phase"] == "decode" and not s["capture"]]
-    slope = ph.kv_slope([(s["n_req"], s["kv_read"], ph.residual_ms(s, km, loop_ms, eng)) for s in decode_steps])
+    slope = ph.kv_slope([(ph.slope_group(s, eng), s["kv_read"], ph.residual_ms(s, km, loop_ms, eng))
+                         for s in decode_steps])
     use = {"decode": {"decode"}, "prefill": {"prefill"}, "mixed": {"mixed"}}
     # Every single prefill of the trace is a row (each appears once per repetition); other
     # shapes need two steps.

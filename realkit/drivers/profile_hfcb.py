@@ -383,8 +383,8 @@ def write_bundle(args, plan, gpu, driver, versions, resolved, km, op_samples, at
     if (eng["budget"], eng["max_reqs"]) != (8192, 1024):
         log(f"WARNING: engine resolved max_batch_tokens {eng['budget']} and max_requests_per_batch "
             f"{eng['max_reqs']}, not the H200's 8192 and 1024")
-    # The CPU cost per cached token, within batch sizes, over the profiled contexts.
-    b1 = [(x, y) for b, x, y in slope_points(steps, km, loop_ms, eng, True) if b == 1]
+    # The CPU cost per cached token, within batch sizes and padded shapes, over the profiled contexts.
+    b1 = [(x, y) for g, x, y in slope_points(steps, km, loop_ms, eng, True) if g[0] == 1]
     slope = kv_slope(slope_points(steps, km, loop_ms, eng, plan["quick"]))
     log(f"CPU cost per cached token: {slope * 1e3:.3f} us")
     use = {"decode": {"decode"}, "decode2": {"decode"}, "prefill": {"prefill"}, "mixed": {"mixed"}}

@@ -155,7 +155,7 @@ def rederive(directory: str, fresh_runs: list = (), restart_runs: list = ()) -> 
     prov = re.sub(r"^# (cpu_overheads\.csv re-derived|graph_capture\.csv first/second rows|graph_capture\.csv re-derived).*\n",
                   "", prov, flags=re.M)
     note = (f"# cpu_overheads.csv re-derived {when} by rederive_hfcb.py from this bundle's hfcb_calibration.csv "
-            f"and kernel tables (nothing re-measured): cached-token slope fitted within batch sizes over "
+            f"and kernel tables (nothing re-measured): cached-token slope fitted within batch sizes and padded shapes over "
             f"{', '.join(ph.SLOPE_PHASES)} decode steps.\n"
             f"# graph_capture.csv re-derived {when}: first/variant rows from {len(fresh)} fresh engine processes "
             f"started by simval real (hfcb_report.json fresh_process_runs), restart rows from {len(restart)} "

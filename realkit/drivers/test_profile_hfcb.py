@@ -173,6 +173,21 @@ class CpuRowsTest(unittest.TestCase):
         self.assertAlmostEqual(ph.kv_slope(pts), 1e-4)
 
 
+    def test_slope_groups_by_padded_shape(self):
+        # Batch 32 at 16384 padded cached tokens and at 65536 (long contexts): the kernel
+        # tables' error at 65536 shifts that group's residual; grouped by shape it keeps
+        # its own intercept and only the within-shape slope counts.
+        def step(kv, res):
+            return {"n_req": 32, "q_tokens": 32, "kv_read": kv, "res": res}
+        steps = [step(300, 2.0 + 300 * 1.5e-4), step(1500, 2.0 + 1500 * 1.5e-4),
+                 step(64100, -30.0 + 64100 * 1.5e-4), step(64600, -30.0 + 64600 * 1.5e-4)]
+        grouped = [(ph.slope_group(s, None), s["kv_read"], s["res"]) for s in steps]
+        self.assertEqual({g for g, _, _ in grouped}, {(32, 64, 16384), (32, 64, 65536)})
+        self.assertAlmostEqual(ph.kv_slope(grouped), 1.5e-4)
+        by_batch = [(32, s["kv_read"], s["res"]) for s in steps]
+        self.assertLess(ph.kv_slope(by_batch), 0, "pooled over shapes the kernel error reads as slope")
+
+
 class WritersTest(unittest.TestCase):
     def test_bundle_round_trip(self):
         tokens = [1, 64, 128]
