@@ -41,6 +41,58 @@ func RecordedRuns(path string) ([]RunPart, error) {
 	if err != nil {
 		return nil, err
 	}
+	return recordedRunsOf(b, path)
+}
+
+// PooledRuns judges several recorded runs of one workload on one target as one run, their
+// repetitions pooled in file order: fresh engine processes recorded on several leases or
+// in several batches, whose first-use costs differ from process to process and lease to
+// lease, so that only their pool is a cold prediction's expectation. Every run's
+// repetitions must be processes of their own (simval real --fresh-process or --restart,
+// the same for all): a repetition of a one-process run starts from its predecessor's
+// state, which another file's process did not leave.
+func PooledRuns(paths []string) ([]RunPart, error) {
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("pool: no run files")
+	}
+	var pooled *realkit.Baseline
+	for _, path := range paths {
+		b, err := realkit.ReadBaselineFile(path)
+		if err != nil {
+			return nil, err
+		}
+		if state := runState(b); state == scenarios.EngineWarm {
+			return nil, fmt.Errorf("pool: %s: its repetitions ran in one engine process (warm-up policy %q); "+
+				"only runs of separate processes (simval real --fresh-process or --restart) are pooled", path,
+				b.Meta.WarmupPolicy)
+		}
+		if pooled == nil {
+			first := *b
+			first.Repetitions = slices.Clone(b.Repetitions)
+			pooled = &first
+			continue
+		}
+		switch {
+		case b.Target != pooled.Target:
+			return nil, fmt.Errorf("pool: %s is a run on target %q, %s on %q", path, b.Target, paths[0], pooled.Target)
+		case b.Scenario != pooled.Scenario:
+			return nil, fmt.Errorf("pool: %s is a run of %q, %s of %q", path, b.Scenario, paths[0], pooled.Scenario)
+		case runState(b) != runState(pooled):
+			return nil, fmt.Errorf("pool: %s and %s started their processes differently (%q, %q)", paths[0], path,
+				pooled.Meta.WarmupPolicy, b.Meta.WarmupPolicy)
+		}
+		for _, rep := range b.Repetitions {
+			rep.Index = len(pooled.Repetitions)
+			pooled.Repetitions = append(pooled.Repetitions, rep)
+		}
+		pooled.Warnings = append(pooled.Warnings, b.Warnings...)
+	}
+	name := strings.TrimSuffix(strings.TrimSuffix(paths[0], ".gz"), filepath.Ext(strings.TrimSuffix(paths[0], ".gz")))
+	return recordedRunsOf(pooled, fmt.Sprintf("%s-pooled%d.json", name, len(paths)))
+}
+
+// recordedRunsOf is RecordedRuns of the run b read from path.
+func recordedRunsOf(b *realkit.Baseline, path string) ([]RunPart, error) {
 	tgt, err := targets.Lookup(b.Target)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -102,3 +102,23 @@ func TestRecordedRunsPoolsFreshProcesses(t *testing.T) {
 	assert.Equal(t, scenarios.EngineCold, parts[0].Scenario.State())
 	assert.Len(t, parts[0].Real.Runs, 2)
 }
+
+func TestPooledRunsJudgeFreshProcessesOfSeveralRunsTogether(t *testing.T) {
+	const dev = "../targets/catalog/h200-hfcb-qwen3-0.6b/dev/"
+	parts, err := PooledRuns([]string{dev + "cold-poisson.json", dev + "first-use-speed/cold-poisson-1.json",
+		dev + "first-use-speed/cold-poisson-2.json"})
+	require.NoError(t, err)
+	require.Len(t, parts, 1)
+	p := parts[0]
+	assert.Equal(t, "run-cold-poisson-pooled3", p.Scenario.Name)
+	assert.Equal(t, scenarios.EngineCold, p.Scenario.State())
+	assert.Len(t, p.Real.Runs, 3+1+1, "every repetition of every file")
+	assert.Len(t, p.Real.Steps, 5)
+
+	_, err = PooledRuns([]string{dev + "cold-poisson.json", dev + "cold-burst-tail.json"})
+	assert.ErrorContains(t, err, "cold-burst-tail.json is a run of")
+	_, err = PooledRuns([]string{dev + "lukewarm/lukewarm-long.none.json.gz"})
+	assert.ErrorContains(t, err, "ran in one engine process")
+	_, err = PooledRuns(nil)
+	assert.ErrorContains(t, err, "no run files")
+}

@@ -274,7 +274,15 @@ func TestValidateRecordedRuns(t *testing.T) {
 	assert.Contains(t, out, "# run-cold-burst-tail on h200-hfcb-qwen3-0.6b")
 	assert.Contains(t, out, "graph captures", "simulated from a cold engine")
 
-	_, errOut, code := runCLI(t, "validate", "--run", base+"baselines/batched-burst.json", "--scenario", "batched-burst")
+	// Fresh processes of several runs of one trace, judged as one pool.
+	out, _, _ = runCLI(t, "validate", "--pool", "--run", base+"dev/cold-poisson.json",
+		"--run", base+"dev/first-use-speed/cold-poisson-1.json", "--format", "markdown")
+	assert.Contains(t, out, "# run-cold-poisson-pooled2 on h200-hfcb-qwen3-0.6b")
+	_, errOut, code := runCLI(t, "validate", "--pool")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "--pool pools the --run files")
+
+	_, errOut, code = runCLI(t, "validate", "--run", base+"baselines/batched-burst.json", "--scenario", "batched-burst")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "--run judges the files given")
 	_, errOut, code = runCLI(t, "validate", "--run", "nope.json")

@@ -24,7 +24,7 @@ type validateFlags struct {
 	scenarios, targets []string
 	runs               []string
 	format, reportDir  string
-	noCPU              bool
+	noCPU, pool        bool
 	system             string
 }
 
@@ -40,6 +40,8 @@ func newValidateCmd() *cobra.Command {
 	}
 	cmd.Flags().StringArrayVar(&f.scenarios, "scenario", nil, "catalog scenario (repeatable; default all)")
 	cmd.Flags().StringArrayVar(&f.runs, "run", nil, "judge a recorded run instead (simval real output, of a catalog scenario or any trace; repeatable)")
+	cmd.Flags().BoolVar(&f.pool, "pool", false, "judge the --run files as one run, their repetitions pooled: runs of one "+
+		"workload on one target whose repetitions are separate engine processes (--fresh-process or --restart), e.g. from several leases")
 	cmd.Flags().StringArrayVar(&f.targets, "target", nil, "target (repeatable; default every real target with a profile, fixtures only when named)")
 	cmd.Flags().StringVar(&f.format, "format", "table", "output format: table, json or markdown")
 	cmd.Flags().StringVar(&f.reportDir, "report-dir", "", "write summary.md and PNG plots per scenario and target here")
@@ -93,16 +95,30 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 		if len(f.scenarios) > 0 || len(f.targets) > 0 {
 			return fmt.Errorf("--run judges the files given; it takes no --scenario or --target")
 		}
+		var parts []suite.RunPart
+		if f.pool {
+			var err error
+			if parts, err = suite.PooledRuns(f.runs); err != nil {
+				return err
+			}
+		}
 		for _, path := range f.runs {
-			parts, err := suite.RecordedRuns(path)
+			if f.pool {
+				break
+			}
+			more, err := suite.RecordedRuns(path)
 			if err != nil {
 				return err
 			}
-			for _, p := range parts {
-				work = append(work, item{p.Scenario, p.Target, p.Real, ""})
-			}
+			parts = append(parts, more...)
+		}
+		for _, p := range parts {
+			work = append(work, item{p.Scenario, p.Target, p.Real, ""})
 		}
 	} else {
+		if f.pool {
+			return fmt.Errorf("--pool pools the --run files; give at least one")
+		}
 		var err error
 		if scs, tgts, err = selectWork(f.scenarios, f.targets); err != nil {
 			return err
