@@ -145,6 +145,46 @@ class HFCBParserTest(unittest.TestCase):
         self.assertEqual(hfcb_driver.HFCBAdapter(args).model_name, "Qwen/Qwen3-0.6B")
 
 
+class HFCBPrepareTest(unittest.TestCase):
+    """Prompt ids built before t0 (prepare) are the ones submit would have built."""
+
+    class FakeManager:
+        def __init__(self):
+            self.added = []
+
+        def add_request(self, ids, request_id, max_new_tokens, record_timestamps):
+            self.added.append((request_id, ids))
+
+    def adapter(self):
+        p = hfcb_driver.parser()
+        replay.add_common_args(p)
+        ad = hfcb_driver.HFCBAdapter(p.parse_args(["--trace", "t.jsonl"]))
+        ad.mgr, ad.started = self.FakeManager(), True
+        return ad
+
+    def test_prepared_prompts_equal_the_lazily_built_ones(self):
+        reqs = [replay.TraceRequest("a", 0.0, 40, 2), replay.TraceRequest("b", 0.1, 7, 2)]
+        lazy, early = self.adapter(), self.adapter()
+        early.prepare(reqs)
+        self.assertEqual(len(early.prepared), 2)
+        for ad in (lazy, early):
+            for r in reqs:
+                ad.submit(r, r.arrival_s)
+        self.assertEqual(early.mgr.added, lazy.mgr.added)
+        self.assertEqual([len(ids) for _, ids in early.mgr.added], [40, 7])
+        self.assertEqual(early.prepared, {}, "every prepared prompt was used")
+
+    def test_a_second_pass_gets_fresh_prompts(self):
+        reqs = [replay.TraceRequest("a", 0.0, 40, 2)]
+        ad = self.adapter()
+        for _ in range(2):
+            ad.prepare(reqs)
+            ad.submit(reqs[0], 0.0)
+        (id1, p1), (id2, p2) = ad.mgr.added
+        self.assertNotEqual(id1, id2)
+        self.assertNotEqual(p1, p2, "prefix sharing must not see a repeated prompt")
+
+
 class SarathiTest(unittest.TestCase):
     def test_token_tracker_stamps_growth_and_counts_restarts(self):
         tr = sarathi_driver.TokenTracker()

@@ -109,6 +109,25 @@ class PacingTest(unittest.TestCase):
         late = {x["id"]: round(x["submitted_s"] - x["arrival_s"], 9) for x in of_type(lines, "request")}
         self.assertEqual(late, {"a": 0.0, "b": 0.01, "c": 0.02})
 
+    def test_prepare_runs_before_t0_and_costs_no_request_latency(self):
+        # Preparing (e.g. building prompt ids) takes 1 s on the fake clock; it happens
+        # before each repetition's t0, so the request is still submitted when due.
+        engine = fake()
+        calls = []
+
+        def prepare(requests):
+            calls.append((engine.clock(), [r.id for r in requests]))
+            engine.pause(1.0)
+
+        engine.prepare = prepare
+        code, lines = run([req("a", 0.0), req("b", 0.5)], engine, "--warmup", "none", "--repetitions", "2")
+        self.assertEqual(code, 0)
+        self.assertEqual([ids for _, ids in calls], [["a", "b"], ["a", "b"]])
+        t0s = [x["t0_clock"] for x in of_type(lines, "summary")]
+        self.assertTrue(all(at + 1.0 <= t0 for (at, _), t0 in zip(calls, t0s)), (calls, t0s))
+        for line in of_type(lines, "request"):
+            self.assertAlmostEqual(line["submitted_s"], line["arrival_s"], places=9)
+
     def test_token_times_are_converted_to_seconds_since_t0(self):
         engine = fake(step_s=0.01, prefill_s=0.02)
         code, lines = run([req("a", 0.5, output=3)], engine, "--warmup", "none")
