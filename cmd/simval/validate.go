@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -82,56 +80,9 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 	default:
 		return fmt.Errorf("--format: unknown format %q (table, json or markdown)", f.format)
 	}
-	type item struct {
-		sc   *scenarios.Scenario
-		tgt  *targets.Target
-		real *suite.Real
-		why  string
-	}
-	var work []item
-	var scs []*scenarios.Scenario
-	var tgts []*targets.Target
-	if len(f.runs) > 0 {
-		if len(f.scenarios) > 0 || len(f.targets) > 0 {
-			return fmt.Errorf("--run judges the files given; it takes no --scenario or --target")
-		}
-		var parts []suite.RunPart
-		if f.pool {
-			var err error
-			if parts, err = suite.PooledRuns(f.runs); err != nil {
-				return err
-			}
-		}
-		for _, path := range f.runs {
-			if f.pool {
-				break
-			}
-			more, err := suite.RecordedRuns(path)
-			if err != nil {
-				return err
-			}
-			parts = append(parts, more...)
-		}
-		for _, p := range parts {
-			work = append(work, item{p.Scenario, p.Target, p.Real, ""})
-		}
-	} else {
-		if f.pool {
-			return fmt.Errorf("--pool pools the --run files; give at least one")
-		}
-		var err error
-		if scs, tgts, err = selectWork(f.scenarios, f.targets); err != nil {
-			return err
-		}
-		for _, sc := range scs {
-			for _, tgt := range tgts {
-				real, why, err := suite.RecordedBaselines(sc, tgt)
-				if err != nil {
-					return err
-				}
-				work = append(work, item{sc, tgt, real, why})
-			}
-		}
+	work, scs, tgts, err := validateWork(f)
+	if err != nil {
+		return err
 	}
 	sys, err := validatedSystem(f)
 	if err != nil {
@@ -188,7 +139,7 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 		}
 	}
 	if f.format == "markdown" {
-		for _, tgt := range targetsOf(work, func(w item) *targets.Target { return w.tgt }) {
+		for _, tgt := range targetsOf(work, func(w workItem) *targets.Target { return w.tgt }) {
 			if entries := cards[tgt.Name]; len(entries) > 0 {
 				if err := validation.WriteScorecard(&md, tgt.Name, validation.Scorecard(entries)); err != nil {
 					return err
@@ -233,6 +184,60 @@ func runValidate(cmd *cobra.Command, f validateFlags) error {
 
 // judgeDecisions judges every catalog decision whose scenario and target are selected
 // (all of them when nothing was selected by name).
+// workItem is one judgement validate makes: a scenario on a target against its real
+// side (why says why there is none).
+type workItem struct {
+	sc   *scenarios.Scenario
+	tgt  *targets.Target
+	real *suite.Real
+	why  string
+}
+
+// validateWork is what validate judges: the --run files (pooled with --pool), or the
+// selected catalog scenarios × targets against their recorded baselines; scs and tgts are
+// the selection (nil for --run).
+func validateWork(f validateFlags) (work []workItem, scs []*scenarios.Scenario, tgts []*targets.Target, err error) {
+	if len(f.runs) == 0 {
+		if f.pool {
+			return nil, nil, nil, fmt.Errorf("--pool pools the --run files; give at least one")
+		}
+		if scs, tgts, err = selectWork(f.scenarios, f.targets); err != nil {
+			return nil, nil, nil, err
+		}
+		for _, sc := range scs {
+			for _, tgt := range tgts {
+				real, why, err := suite.RecordedBaselines(sc, tgt)
+				if err != nil {
+					return nil, nil, nil, err
+				}
+				work = append(work, workItem{sc, tgt, real, why})
+			}
+		}
+		return work, scs, tgts, nil
+	}
+	if len(f.scenarios) > 0 || len(f.targets) > 0 {
+		return nil, nil, nil, fmt.Errorf("--run judges the files given; it takes no --scenario or --target")
+	}
+	var parts []suite.RunPart
+	if f.pool {
+		if parts, err = suite.PooledRuns(f.runs); err != nil {
+			return nil, nil, nil, err
+		}
+	} else {
+		for _, path := range f.runs {
+			more, err := suite.RecordedRuns(path)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			parts = append(parts, more...)
+		}
+	}
+	for _, p := range parts {
+		work = append(work, workItem{p.Scenario, p.Target, p.Real, ""})
+	}
+	return work, nil, nil, nil
+}
+
 func judgeDecisions(cmd *cobra.Command, scs []*scenarios.Scenario, tgts []*targets.Target, filtered bool,
 	doc *validateJSON) error {
 	ds, err := scenarios.Decisions()
@@ -405,76 +410,6 @@ func (s *scopedWarnings) lines() []string {
 func ms(v float64) string { return fmt.Sprintf("%.2f", 1e3*v) }
 
 func pct(v float64) string { return fmt.Sprintf("%+.1f%%", 100*v) }
-
-// writeReport writes <dir>/<scenario>/<target>/summary.md and its plots.
-func writeReport(dir string, ev *suite.Evaluation) error {
-	out := filepath.Join(dir, ev.Scenario.Name, ev.Target.Name)
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
-	}
-	var md bytes.Buffer
-	if err := validation.WriteMarkdown(&md, *ev.Report); err != nil {
-		return err
-	}
-	md.WriteString("\n![TTFT CDF](ttft_cdf.png)\n![ITL CDF](itl_cdf.png)\n![TTFT per request](ttft_per_request.png)\n![E2E per request](e2e_per_request.png)\n")
-	if ev.Steps != nil {
-		md.WriteString("![Step times](steps.png)\n\nBoth step timelines as a Chrome trace-event file (open in https://ui.perfetto.dev): [steps.perfetto.json](steps.perfetto.json)\n")
-	}
-	if err := os.WriteFile(filepath.Join(out, "summary.md"), md.Bytes(), 0o644); err != nil {
-		return err
-	}
-	runs, sim := ev.Real.Runs, ev.Outcome.Records
-	title := ev.Scenario.Name + " on " + ev.Target.Name
-	plots := []struct {
-		file string
-		draw func(io.Writer) error
-	}{
-		{"ttft_cdf.png", func(w io.Writer) error {
-			return validation.PlotCDF(w, title+": TTFT", validation.TTFT, valuesPerRun(validation.TTFT, runs), validation.Values(validation.TTFT, sim))
-		}},
-		{"itl_cdf.png", func(w io.Writer) error {
-			return validation.PlotCDF(w, title+": ITL", validation.ITL, valuesPerRun(validation.ITL, runs), validation.Values(validation.ITL, sim))
-		}},
-		{"ttft_per_request.png", func(w io.Writer) error {
-			return validation.PlotPerRequest(w, title+": TTFT per request", validation.TTFT, runs, sim)
-		}},
-		{"e2e_per_request.png", func(w io.Writer) error {
-			return validation.PlotPerRequest(w, title+": E2E per request", validation.E2E, runs, sim)
-		}},
-	}
-	if ev.Steps != nil {
-		plots = append(plots, struct {
-			file string
-			draw func(io.Writer) error
-		}{"steps.png", func(w io.Writer) error {
-			return validation.PlotSteps(w, title+": step times", ev.Real.Steps, ev.Outcome.StepTrace)
-		}}, struct {
-			file string
-			draw func(io.Writer) error
-		}{"steps.perfetto.json", func(w io.Writer) error {
-			return validation.WritePerfetto(w, title, ev.Real.Steps, ev.Outcome.StepTrace)
-		}})
-	}
-	for _, p := range plots {
-		var buf bytes.Buffer
-		if err := p.draw(&buf); err != nil {
-			return fmt.Errorf("%s: %w", p.file, err)
-		}
-		if err := os.WriteFile(filepath.Join(out, p.file), buf.Bytes(), 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// valuesPerRun is a metric's values per real repetition.
-func valuesPerRun(m validation.Metric, runs [][]validation.Record) [][]float64 {
-	out := make([][]float64, len(runs))
-	for i, r := range runs {
-		out[i] = validation.Values(m, r)
-	}
-	return out
-}
 
 // targetsOf lists the distinct targets of a work list, in first-seen order.
 func targetsOf[T any](items []T, target func(T) *targets.Target) []*targets.Target {
