@@ -12,10 +12,8 @@ T=h200-hfcb-qwen3-0.6b
 D="targets/catalog/$T/dev"
 P="$OUT/admission"; mkdir -p "$P"
 grep -m1 'model name' /proc/cpuinfo > "$P/cpu.txt"
-start=$(date +%s)
-timeout 110 bin/simval profile --engine hfcb --target "$T" --check --out "$P/check" > "$P/check.log" 2>&1
-echo "profile --check rc=$? $(( $(date +%s) - start ))s"; grep -E "drift" "$P/check.log" | tail -n 5
 . "$(dirname "$0")/gpu-lib.sh"
+drift_check
 real kv-ladder 150 --trace "$D/kv-ladder.jsonl" --out "$P/kv-ladder.json" --repetitions 1 --warmup replay
 real batched-burst 90 --scenario batched-burst --out "$P/batched-burst.json" --repetitions 5
 real long-prompt-mixed 90 --scenario long-prompt-mixed --out "$P/long-prompt-mixed.json" --repetitions 5

@@ -19,9 +19,8 @@ probe() {
     --out "$P/probe-$1.json" > /dev/null 2> "$P/probe-$1.log")
   echo "probe $1 rc=$? $(cat "$P/probe-$1.json" 2>/dev/null | cut -c1-200)"
 }
-start=$(date +%s)
-timeout 110 bin/simval profile --engine hfcb --target "$T" --check --out "$P/check" > "$P/check.log" 2>&1
-echo "profile --check rc=$? $(( $(date +%s) - start ))s"
+. "$(dirname "$0")/gpu-lib.sh"
+drift_check
 n=0
 for k in 1 2 3 4 5; do
   for d in cold-burst-tail cold-poisson; do

@@ -11,10 +11,8 @@ T=h200-hfcb-qwen3-0.6b
 D="targets/catalog/$T/dev"
 P="$OUT/kv-ladder"; mkdir -p "$P"
 grep -m1 'model name' /proc/cpuinfo > "$P/cpu.txt"
-start=$(date +%s)
-timeout 110 bin/simval profile --engine hfcb --target "$T" --check --out "$P/check" > "$P/check.log" 2>&1
-echo "profile --check rc=$? $(( $(date +%s) - start ))s"; grep -E "drift" "$P/check.log" | tail -n 5
 . "$(dirname "$0")/gpu-lib.sh"
+drift_check
 real kv-ladder 240 --trace "$D/kv-ladder.jsonl" --out "$P/kv-ladder.json" --repetitions 2 --warmup replay
 real kv-ladder-phases 200 --trace "$D/kv-ladder.jsonl" --out "$P/kv-ladder.phases.json" --repetitions 1 \
   --warmup replay --driver-arg=--step-phases

@@ -10,10 +10,9 @@ P="$OUT/live"; mkdir -p "$P"
 # The live tests run the same drift check themselves; the explicit one keeps its log.
 # The device copies at most 64 MiB of tree and carried paths: carry bin/ with only
 # scenarios.test when both binaries do not fit, and this step is skipped.
+. "$(dirname "$0")/gpu-lib.sh"
 if [ -x bin/simval ]; then
-  start=$(date +%s)
-  timeout 110 bin/simval profile --engine hfcb --target "$T" --check --out "$P/check" > "$P/check.log" 2>&1
-  echo "profile --check rc=$? $(( $(date +%s) - start ))s"; grep -E "drift|error" "$P/check.log" | tail -n 8
+  drift_check
 fi
 start=$(date +%s)
 (cd scenarios && SIMVAL_REQUIRE_GPU=1 SIMVAL_ARTIFACTS="$P/runs" timeout 400 ../bin/scenarios.test -test.v \

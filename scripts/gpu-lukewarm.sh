@@ -3,7 +3,7 @@
 # `make gpu-binaries` and $OUT writable. Lukewarm engines, in one device command: each
 # development trace of scripts/make-lukewarm-traces.py replayed several times in ONE
 # engine process, so a repetition starts with the graphs the warm-up and the earlier
-# repetitions captured (validate --run judges each from that state, suite.StartsOf):
+# repetitions captured (validate --run judges each from that state, suite.RecordedRuns):
 #   - without a warm-up (the first repetition is a cold process start), and
 #   - after the driver's own warm-up (shapes, replay).
 # The profile drift check first (simval profile --check, about 25 s), so that what the
@@ -16,10 +16,8 @@ D="targets/catalog/$T/dev"
 P="$OUT/lukewarm"; mkdir -p "$P"
 grep -m1 'model name' /proc/cpuinfo > "$P/cpu.txt"
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv > "$P/gpu.txt" 2>&1
-start=$(date +%s)
-timeout 110 bin/simval profile --engine hfcb --target "$T" --check --out "$P/check" > "$P/check.log" 2>&1
-echo "profile --check rc=$? $(( $(date +%s) - start ))s"; grep -E "drift|error" "$P/check.log" | tail -n 8
 . "$(dirname "$0")/gpu-lib.sh"
+drift_check
 real poisson-none 150 --trace "$D/lukewarm-poisson.jsonl" --out "$P/lukewarm-poisson.none.json" \
   --repetitions 3 --warmup none
 real long-none 120 --trace "$D/lukewarm-long.jsonl" --out "$P/lukewarm-long.none.json" \

@@ -4,7 +4,7 @@ engine: one process replays a trace several times, so every repetition after the
 starts with the CUDA graphs the earlier ones (and any warm-up) captured, and meets new
 step shapes only where arrival jitter makes new mixes. Not scenarios: nothing in the
 catalog is judged on them; they check `validate --run`'s after-warmup state per
-repetition (suite.StartsOf) on workloads no catalog scenario resembles.
+repetition (suite.RecordedRuns) on workloads no catalog scenario resembles.
 
   lukewarm-poisson  15 req/s Poisson, prompts 32-512, outputs 64-256: about a hundred
                     requests in flight, the load the engine-state issue measured −20% to

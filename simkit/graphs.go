@@ -92,10 +92,6 @@ type CaptureEvent struct {
 	NewVariant bool
 	// WarmKernels: the process found its kernels compiled (a restart).
 	WarmKernels bool
-	// Fresh: the process serves a workload through the replay driver (cold, restart
-	// or after a warm-up of its own), as the processes the fresh_* capture rows come
-	// from did (the profiler's calibration-engine rows serve a profile without them).
-	Fresh bool
 }
 
 // graphCache is one engine process's captured graph keys and compiled kernel variants.
@@ -103,7 +99,6 @@ type CaptureEvent struct {
 type graphCache struct {
 	all         bool // warm: every key counts as captured
 	warmKernels bool // restart: every kernel variant counts as compiled
-	fresh       bool // captures cost what they cost in replay-driven processes (every state but warm)
 	keys        map[GraphKey]bool
 	variants    map[string]bool
 	captures    int // captures made, the warm-up's included
@@ -135,7 +130,7 @@ func newGraphCache(o Options, gm GraphModel, warn func(string)) (*graphCache, er
 		if len(o.WarmGraphs) > 0 {
 			return nil, fmt.Errorf("engine state %s takes no warm-up graph keys (got %d)", state, len(o.WarmGraphs))
 		}
-		c.warmKernels, c.fresh = state == StateRestart, true
+		c.warmKernels = state == StateRestart
 	case StateAfterWarmup:
 		if len(o.WarmGraphs) == 0 {
 			return nil, fmt.Errorf("engine state after-warmup needs the graph keys the warm-up captured " +
@@ -144,10 +139,6 @@ func newGraphCache(o Options, gm GraphModel, warn func(string)) (*graphCache, er
 		for _, k := range o.WarmGraphs {
 			c.capture(k, gm.KernelVariant(k))
 		}
-		// A process after a warm-up captures as a fresh one does: on the development
-		// lukewarm runs (dev/lukewarm/) captures at the keys both sides met cost 25-40 ms
-		// more than the profiler's calibration-engine rows, as the fresh_* rows do.
-		c.fresh = true
 	}
 	return c, nil
 }
@@ -160,7 +151,7 @@ func (c *graphCache) capture(key GraphKey, variant string) (captured bool, ev Ca
 	}
 	c.keys[key] = true
 	ev = CaptureEvent{Ordinal: c.captures, NewVariant: !c.warmKernels && !c.variants[variant],
-		WarmKernels: c.warmKernels, Fresh: c.fresh}
+		WarmKernels: c.warmKernels}
 	c.variants[variant] = true
 	c.captures++
 	return true, ev

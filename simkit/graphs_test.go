@@ -51,9 +51,9 @@ func TestHFCBCaptureCostByEventAndKind(t *testing.T) {
 		{"first step, whatever its Q", bigPrefill, CaptureEvent{Ordinal: 0, NewVariant: true}, 750},
 		{"first capture of the other kernel variant", decode, CaptureEvent{Ordinal: 1, NewVariant: true}, 300},
 		{"... however late it comes", prefill, CaptureEvent{Ordinal: 7, NewVariant: true}, 300},
-		{"decode: median of the decode rows", decode, CaptureEvent{Ordinal: 1, NewVariant: false}, 110},
-		{"prefill", prefill, CaptureEvent{Ordinal: 5, NewVariant: false}, 150},
-		{"mixed: median of three", mixed, CaptureEvent{Ordinal: 3, NewVariant: false}, 100},
+		{"decode: the fresh_decode rows, the fixture having them", decode, CaptureEvent{Ordinal: 1, NewVariant: false}, 130},
+		{"prefill: no fresh_prefill rows, the calibration engine's", prefill, CaptureEvent{Ordinal: 5, NewVariant: false}, 150},
+		{"mixed: median of three calibration rows", mixed, CaptureEvent{Ordinal: 3, NewVariant: false}, 100},
 		// The fixture's first rows are 500 and 1000 ms: a process at their 10% quantile.
 		{"first step of a cheap process", prefill, CaptureEvent{NewVariant: true, At: FirstUse(0.1)}, 550},
 		{"first step of a costly process", prefill, CaptureEvent{NewVariant: true, At: FirstUse(0.9)}, 950},
@@ -85,8 +85,8 @@ func TestGraphCacheChargesEachVariantOnce(t *testing.T) {
 	}
 	// 2432 first; 3328 same variant; 2432 replayed; 64 the other variant (its third
 	// capture, as in the catalog's cold burst recorded 2026-12-01); then nothing new.
-	assert.Equal(t, []CaptureEvent{{Ordinal: 0, NewVariant: true, Fresh: true}, {Ordinal: 1, Fresh: true},
-		{Ordinal: 2, NewVariant: true, Fresh: true}, {Ordinal: 3, Fresh: true}, {Ordinal: 4, Fresh: true}}, got)
+	assert.Equal(t, []CaptureEvent{{Ordinal: 0, NewVariant: true}, {Ordinal: 1},
+		{Ordinal: 2, NewVariant: true}, {Ordinal: 3}, {Ordinal: 4}}, got)
 
 	// A restarted process finds every variant compiled.
 	o.EngineState = StateRestart
@@ -98,7 +98,7 @@ func TestGraphCacheChargesEachVariantOnce(t *testing.T) {
 		_, ev := c.capture(k, gm.KernelVariant(k))
 		got = append(got, ev)
 	}
-	assert.Equal(t, []CaptureEvent{{Ordinal: 0, WarmKernels: true, Fresh: true}, {Ordinal: 1, WarmKernels: true, Fresh: true}}, got)
+	assert.Equal(t, []CaptureEvent{{Ordinal: 0, WarmKernels: true}, {Ordinal: 1, WarmKernels: true}}, got)
 }
 
 func TestHFCBCaptureCostOfFreshAndRestartedProcesses(t *testing.T) {
@@ -111,10 +111,9 @@ func TestHFCBCaptureCostOfFreshAndRestartedProcesses(t *testing.T) {
 		ev     CaptureEvent
 		wantMS float64
 	}{
-		{"a restart's first step: the restart rows", prefill, CaptureEvent{WarmKernels: true, Fresh: true}, 200},
-		{"a fresh process's decode capture: the fresh_decode rows", decode, CaptureEvent{Ordinal: 3, Fresh: true}, 130},
-		{"... after a warm-up: the calibration engine's", decode, CaptureEvent{Ordinal: 3}, 110},
-		{"no fresh_prefill rows: the calibration engine's", prefill, CaptureEvent{Ordinal: 3, Fresh: true}, 150},
+		{"a restart's first step: the restart rows", prefill, CaptureEvent{WarmKernels: true}, 200},
+		{"a later decode capture: the fresh_decode rows", decode, CaptureEvent{Ordinal: 3}, 130},
+		{"no fresh_prefill rows: the calibration engine's", prefill, CaptureEvent{Ordinal: 3}, 150},
 	} {
 		got, err := pr.CaptureS(tc.b, tc.ev)
 		require.NoError(t, err, tc.name)

@@ -134,11 +134,7 @@ func TestHFCBPredictorTPCommunicationOnPaddedTokens(t *testing.T) {
 // driver rank drained its queue for that poll joins the step after it. The step trace
 // clocks the step as the engine does: from the drain, the wait included.
 func TestHFCBIdlePollDelaysAdmissionToAnIdleTPEngine(t *testing.T) {
-	o := hfcbFixtureOptions()
-	o.Settings.TP = 2
-	pr, prof, err := LoadHFCBPredictor(tpBundle(t, "hfcb-fixture"), "b", o)
-	require.NoError(t, err)
-	o.Profile, o.Predictor, o.StepTrace = prof, pr, true
+	o := tpIdlePollOptions(t)
 	reqs := []scenarios.Request{req("a", 0, 16, 2), req("b", 1.0, 16, 2), req("c", 1.0005, 16, 2)}
 	res, err := Simulate(o, reqs)
 	require.NoError(t, err)
@@ -198,11 +194,7 @@ func TestPollTimingAdmit(t *testing.T) {
 // a request arriving just after the engine went idle waits two polls; without the busy
 // arrival, one. The state before t = 0 can carry the same pending wake-up.
 func TestHFCBWakeUpLeftByABusyEngineSkipsTheFirstPoll(t *testing.T) {
-	o := hfcbFixtureOptions()
-	o.Settings.TP = 2
-	pr, prof, err := LoadHFCBPredictor(tpBundle(t, "hfcb-fixture"), "b", o)
-	require.NoError(t, err)
-	o.Profile, o.Predictor, o.StepTrace = prof, pr, true
+	o := tpIdlePollOptions(t)
 	o.Idle = &IdleState{SinceS: -0.3}
 	schedOf := func(reqs []scenarios.Request, id string) (float64, float64) {
 		res, err := Simulate(o, reqs)
@@ -254,4 +246,16 @@ func TestStepTraceCarriesCommunication(t *testing.T) {
 		}
 		assert.InDelta(t, 28*2*allReduceMedianMS(tokens*2048)*1e-3, st.CommS, 1e-15, "step %d", st.Index)
 	}
+}
+
+// tpIdlePollOptions simulates the hfcb fixture at tensor parallelism 2 (its bundle with
+// an idle poll), keeping the step trace.
+func tpIdlePollOptions(t *testing.T) Options {
+	t.Helper()
+	o := hfcbFixtureOptions()
+	o.Settings.TP = 2
+	pr, prof, err := LoadHFCBPredictor(tpBundle(t, "hfcb-fixture"), "b", o)
+	require.NoError(t, err)
+	o.Profile, o.Predictor, o.StepTrace = prof, pr, true
+	return o
 }

@@ -41,7 +41,7 @@ func RecordedRuns(path string) ([]RunPart, error) {
 	if err != nil {
 		return nil, err
 	}
-	return recordedRunsOf(b, path)
+	return recordedRunsOf(b, path, runName(path))
 }
 
 // PooledRuns judges several recorded runs of one workload on one target as one run, their
@@ -87,12 +87,14 @@ func PooledRuns(paths []string) ([]RunPart, error) {
 		}
 		pooled.Warnings = append(pooled.Warnings, b.Warnings...)
 	}
-	name := strings.TrimSuffix(strings.TrimSuffix(paths[0], ".gz"), filepath.Ext(strings.TrimSuffix(paths[0], ".gz")))
-	return recordedRunsOf(pooled, fmt.Sprintf("%s-pooled%d.json", name, len(paths)))
+	name := runName(paths[0])
+	suffix := fmt.Sprintf("-pooled%d", len(paths))
+	return recordedRunsOf(pooled, strings.Join(paths, " + "), name[:min(len(name), 64-len(suffix))]+suffix)
 }
 
-// recordedRunsOf is RecordedRuns of the run b read from path.
-func recordedRunsOf(b *realkit.Baseline, path string) ([]RunPart, error) {
+// recordedRunsOf is RecordedRuns of the run b read from path, named name where it is a
+// run of a trace.
+func recordedRunsOf(b *realkit.Baseline, path, name string) ([]RunPart, error) {
 	tgt, err := targets.Lookup(b.Target)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -106,9 +108,9 @@ func recordedRunsOf(b *realkit.Baseline, path string) ([]RunPart, error) {
 	}
 	// A run of a trace: judged on its own requests, whatever it was called.
 	if starts := processStarts(b); starts != nil {
-		return lukewarmParts(b, tgt, path, starts)
+		return lukewarmParts(b, tgt, path, name, starts)
 	}
-	sc, err := scenarioOfRun(b, path, runName(path), runState(b))
+	sc, err := scenarioOfRun(b, path, name, runState(b))
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +134,7 @@ func runState(b *realkit.Baseline) string {
 }
 
 // lukewarmParts judges each repetition of the one-process run b from its own start.
-func lukewarmParts(b *realkit.Baseline, tgt *targets.Target, path string, starts [][]simkit.GraphKey) ([]RunPart, error) {
+func lukewarmParts(b *realkit.Baseline, tgt *targets.Target, path, name string, starts [][]simkit.GraphKey) ([]RunPart, error) {
 	var parts []RunPart
 	var real *Real
 	for i, keys := range starts {
@@ -140,12 +142,12 @@ func lukewarmParts(b *realkit.Baseline, tgt *targets.Target, path string, starts
 		if len(keys) == 0 {
 			state = scenarios.EngineCold
 		}
-		name := runName(path)
+		repName := name
 		if len(starts) > 1 {
 			rep := fmt.Sprintf("-rep%d", i+1)
-			name = name[:min(len(name), 64-len(rep))] + rep
+			repName = name[:min(len(name), 64-len(rep))] + rep
 		}
-		sc, err := scenarioOfRun(b, path, name, state)
+		sc, err := scenarioOfRun(b, path, repName, state)
 		if err != nil {
 			return nil, err
 		}
@@ -174,32 +176,18 @@ func processStarts(b *realkit.Baseline) [][]simkit.GraphKey {
 		return nil
 	}
 	var starts [][]simkit.GraphKey
-	var keys []simkit.GraphKey
-	seen := map[simkit.GraphKey]bool{}
-	add := func(st validation.Step) {
-		k := simkit.GraphKey{Q: st.QPad, KV: st.KVPad, SeqK: st.SeqKPad}
-		if k.Q > 0 && !seen[k] {
-			seen[k] = true
-			keys = append(keys, k)
-		}
-	}
+	var ks keySet
+	warmup := func(st validation.Step) bool { return st.Warmup }
+	timed := func(st validation.Step) bool { return !st.Warmup }
 	lukewarm := false
 	for _, rep := range b.Repetitions {
 		if len(rep.Steps) == 0 {
 			return nil
 		}
-		for _, st := range rep.Steps {
-			if st.Warmup {
-				add(st)
-			}
-		}
-		starts = append(starts, slices.Clone(keys))
-		lukewarm = lukewarm || len(keys) == 0 || capturedInTimedWindow(rep.Steps) != ""
-		for _, st := range rep.Steps {
-			if !st.Warmup {
-				add(st)
-			}
-		}
+		ks.add(rep.Steps, warmup)
+		starts = append(starts, slices.Clone(ks.keys))
+		lukewarm = lukewarm || len(ks.keys) == 0 || capturedInTimedWindow(rep.Steps) != ""
+		ks.add(rep.Steps, timed)
 	}
 	if !lukewarm {
 		return nil

@@ -73,17 +73,14 @@ func TestRecordedRunsJudgesALukewarmProcessRepetitionByRepetition(t *testing.T) 
 
 func TestRecordedRunsPoolsAProcessThatStayedWarm(t *testing.T) {
 	path := oneProcessRun(t, "replay; before the first repetition only", func(b *realkit.Baseline) {
-		// The first repetition's steps become its warm-up; nothing in a timed window captures.
-		for i := range b.Repetitions[0].Steps {
-			b.Repetitions[0].Steps[i].Warmup = true
-		}
-		b.Repetitions[0].Steps = append(b.Repetitions[0].Steps, b.Repetitions[1].Steps...)
-		for i := range b.Repetitions[1].Steps {
-			b.Repetitions[1].Steps[i].Captured = false
-		}
-		for i, st := range b.Repetitions[0].Steps {
-			if !st.Warmup {
-				b.Repetitions[0].Steps[i].Captured = false
+		// A warm-up before the first repetition (a copy of its first step), and no timed
+		// window that captures.
+		warm := b.Repetitions[0].Steps[0]
+		warm.Warmup = true
+		b.Repetitions[0].Steps = append([]realkit.Step{warm}, b.Repetitions[0].Steps...)
+		for _, rep := range b.Repetitions {
+			for i := range rep.Steps {
+				rep.Steps[i].Captured = rep.Steps[i].Captured && rep.Steps[i].Warmup
 			}
 		}
 	})

@@ -115,16 +115,30 @@ func (s Simulator) ForScenario(sc *scenarios.Scenario, real *Real) (System, erro
 // WarmupGraphKeys are the distinct graph keys of the warm-up steps of one repetition's
 // step trace, in first-use order: what the warm-up left captured.
 func WarmupGraphKeys(steps []validation.Step) []simkit.GraphKey {
-	var keys []simkit.GraphKey
-	seen := map[simkit.GraphKey]bool{}
+	var ks keySet
+	ks.add(steps, func(st validation.Step) bool { return st.Warmup })
+	return ks.keys
+}
+
+// keySet is an engine process's graph keys, distinct, in first-use order.
+type keySet struct {
+	keys []simkit.GraphKey
+	seen map[simkit.GraphKey]bool
+}
+
+// add adds the keys of the steps keep accepts (nil: every step); a step without a key
+// (a real side that reported none) adds nothing.
+func (ks *keySet) add(steps []validation.Step, keep func(validation.Step) bool) {
+	if ks.seen == nil {
+		ks.seen = map[simkit.GraphKey]bool{}
+	}
 	for _, st := range steps {
 		k := simkit.GraphKey{Q: st.QPad, KV: st.KVPad, SeqK: st.SeqKPad}
-		if st.Warmup && k.Q > 0 && !seen[k] {
-			seen[k] = true
-			keys = append(keys, k)
+		if k.Q > 0 && !ks.seen[k] && (keep == nil || keep(st)) {
+			ks.seen[k] = true
+			ks.keys = append(ks.keys, k)
 		}
 	}
-	return keys
 }
 
 // Name implements System.

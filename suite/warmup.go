@@ -11,7 +11,6 @@ import (
 	"github.com/simval/simval/scenarios"
 	"github.com/simval/simval/simkit"
 	"github.com/simval/simval/targets"
-	"github.com/simval/simval/validation"
 )
 
 // The replay driver's warm-up policies (simval real --warmup; realkit/drivers/warmup.py).
@@ -73,8 +72,7 @@ func (s Simulator) AfterHistory(ctx context.Context, tgt *targets.Target, reqs [
 		runs = append(runs, reqs)
 	}
 	s.EngineState, s.WarmGraphs = simkit.StateCold, nil
-	var keys []simkit.GraphKey
-	seen := map[simkit.GraphKey]bool{}
+	var ks keySet
 	for _, run := range runs {
 		one := s
 		one.Phases = 1
@@ -82,31 +80,12 @@ func (s Simulator) AfterHistory(ctx context.Context, tgt *targets.Target, reqs [
 		if err != nil {
 			return s, fmt.Errorf("history: %w", err)
 		}
-		for _, k := range stepKeys(out.StepTrace) {
-			if !seen[k] {
-				seen[k] = true
-				keys = append(keys, k)
-			}
-		}
-		if len(keys) > 0 {
-			s.EngineState, s.WarmGraphs = simkit.StateAfterWarmup, slices.Clone(keys)
+		ks.add(out.StepTrace, nil)
+		if len(ks.keys) > 0 {
+			s.EngineState, s.WarmGraphs = simkit.StateAfterWarmup, slices.Clone(ks.keys)
 		}
 	}
 	return s, nil
-}
-
-// stepKeys are the distinct graph keys of a step trace, in first-use order.
-func stepKeys(steps []validation.Step) []simkit.GraphKey {
-	var keys []simkit.GraphKey
-	seen := map[simkit.GraphKey]bool{}
-	for _, st := range steps {
-		k := simkit.GraphKey{Q: st.QPad, KV: st.KVPad, SeqK: st.SeqKPad}
-		if k.Q > 0 && !seen[k] {
-			seen[k] = true
-			keys = append(keys, k)
-		}
-	}
-	return keys
 }
 
 // warmupWaves is warmup.py's plan(): one lone request per distinct prompt length (at
